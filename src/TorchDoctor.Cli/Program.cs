@@ -1,0 +1,3 @@
+using TorchDoctor.Cli;
+
+return new CliApp(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected).Run(args);
