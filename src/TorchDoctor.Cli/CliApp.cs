@@ -57,7 +57,8 @@ public sealed class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            _err.WriteLine("torchdoctor: " + parse.Errors[0].Message + " (see torchdoctor --help)");
+            var reason = string.Join(" ", parse.Errors[0].Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            _err.WriteLine("torchdoctor: " + reason + " (see torchdoctor --help)");
             return ExitCodes.BadInput;
         }
         try

@@ -150,6 +150,12 @@ public static class ModuleConfig
             if (v is null) continue;
             result.Add((p.Name, Format(v)));
         }
+        // Layers whose sizes live only in their weight (TorchSharp's Embedding, for one).
+        if (result.Count == 0 && module is TorchSharp.Modules.Embedding emb && emb.weight is { } w)
+        {
+            result.Add(("num_embeddings", w.shape[0].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            result.Add(("embedding_dim", w.shape[1].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
         return result;
     }
 

@@ -20,8 +20,9 @@ public static partial class ShapeExplainer
         var open = recorder.OpenCalls;
         var failing = open.Count > 0 ? open[^1] : null;
         var node = failing?.Node;
+        // Every completed call finished before the failure; the open ones are the failing call and its callers.
         var previous = recorder.Calls
-            .Where(c => c.Completed && (failing is null || c.Index < failing.Index))
+            .Where(c => c.Completed)
             .TakeLast(4)
             .Select(c => (c.Node.DisplayPath, c.Node.TypeName, c.Outputs.FirstOrDefault()?.Shape))
             .ToList();
@@ -88,35 +89,17 @@ public static partial class ShapeExplainer
             return ("matmul", $"A matrix product in {c.Where} needs the columns of mat1 ({r1}x{k1}) to equal the rows of mat2 ({k2}x{n2}).", tfix + ".", ReshapeCaution);
         }
         if ((m = ConvChannelsRx().Match(msg)).Success)
+            return ConvChannels(c, ParseList(m.Groups["input"].Value), L(m, "exp"), 1);
+        if ((m = TsConvRx().Match(msg)).Success && c.Input is { } convIn)
         {
-            var input = ParseList(m.Groups["input"].Value);
-            long expected = L(m, "exp"), got = L(m, "got");
-            if (input.Length >= 3 && input[^1] == expected && input[1] != expected)
-            {
-                var perm = input.Length == 4 ? "x.permute(0, 3, 1, 2)" : input.Length == 3 ? "x.permute(2, 0, 1)" : "x.movedim(-1, 1)";
-                return ("channels-last", $"{c.Where} expects channels first (N, C, H, W) with C={expected}, but received {TensorInfo.FormatShape(input)}: the channels ({expected}) are last, as images load (H, W, C).",
-                    $"move the channel dimension: `{perm}` (or `transforms.ToTensor`-style HWC→CHW conversion when loading).", ReshapeCaution);
-            }
-            var prev = c.Previous.LastOrDefault(p => p.OutputShape is { Length: >= 2 });
-            var prevNote = prev.OutputShape is null ? "" : $" (the previous module, {prev.Path} ({prev.Type}), outputs {got} channels: {TensorInfo.FormatShape(prev.OutputShape)})";
-            return ("conv-in-channels", $"{c.Where} has in_channels={expected}, but its input {TensorInfo.FormatShape(input)} has {got} channels in dimension 1{prevNote}.",
-                $"set in_channels={got} on {c.Node?.DisplayPath ?? "this layer"}, or make the layer before it output {expected} channels.", null);
+            // TorchSharp's own check: "Expected 3D (unbatched) or 4D (batched) input with C channels to Conv2d."
+            long unb = L(m, 1), bat = L(m, 2), ch = L(m, 3);
+            if (convIn.Length == bat) return ConvChannels(c, convIn, ch, 1);
+            if (convIn.Length == unb) return ConvChannels(c, convIn, ch, 0);
+            return Rank(c, unb, bat, m.Groups[4].Value, convIn);
         }
         if ((m = RankRx().Match(msg)).Success)
-        {
-            long unb = L(m, 1), bat = L(m, 2);
-            var got = ParseList(m.Groups[4].Value);
-            if (got.Length < bat)
-            {
-                int missing = (int)(bat - got.Length);
-                var fix = missing == 1
-                    ? "add the batch dimension: `x.unsqueeze(0)` (a single sample needs shape " + TensorInfo.FormatShape(new[] { 1L }.Concat(got)) + ")"
-                    : $"add {missing} leading dimensions (batch and channel): `x.unsqueeze(0).unsqueeze(0)` gives " + TensorInfo.FormatShape(Enumerable.Repeat(1L, missing).Concat(got));
-                return ("rank", $"{c.Where} ({m.Groups[3].Value}) takes {unb}-D (unbatched) or {bat}-D (batched) input, but received {TensorInfo.FormatShape(got)} ({got.Length}-D).", fix + ".", null);
-            }
-            return ("rank", $"{c.Where} ({m.Groups[3].Value}) takes {unb}-D or {bat}-D input, but received {TensorInfo.FormatShape(got)} ({got.Length}-D).",
-                $"remove the extra dimension(s): e.g. `x.squeeze({0})` if it has size 1, or merge them into the batch with `x.flatten(0, {got.Length - bat})`.", ReshapeCaution);
-        }
+            return Rank(c, L(m, 1), L(m, 2), m.Groups[3].Value, ParseList(m.Groups[4].Value));
         if ((m = BnRankRx().Match(msg)).Success)
         {
             var gotRank = L(m, "got");
@@ -175,6 +158,36 @@ public static partial class ShapeExplainer
             $"Look at the inputs {c.Where} received ({c.InputText}) and its configuration; the modules that ran before it are listed with their output shapes.", null);
     }
 
+    private static (string, string, string, string?) ConvChannels(Context c, long[] input, long expected, int channelDim)
+    {
+        long got = input[channelDim];
+        if (input.Length >= 3 && input[^1] == expected && got != expected)
+        {
+            var perm = input.Length == 4 ? "x.permute(0, 3, 1, 2)" : input.Length == 3 ? "x.permute(2, 0, 1)" : "x.movedim(-1, 1)";
+            return ("channels-last", $"{c.Where} expects channels first ({(channelDim == 1 ? "N, " : "")}C, H, W) with C={expected}, but received {TensorInfo.FormatShape(input)}: the channels ({expected}) are last, as images load (H, W, C).",
+                $"move the channel dimension: `{perm}` (or convert HWC→CHW when loading the images).", ReshapeCaution);
+        }
+        var prev = c.Previous.LastOrDefault(p => p.OutputShape is { Length: >= 2 });
+        var prevNote = prev.OutputShape is null ? "" : $" (the module before it, {prev.Path} ({prev.Type}), outputs {TensorInfo.FormatShape(prev.OutputShape)})";
+        return ("conv-in-channels", $"{c.Where} has in_channels={expected}, but its input {TensorInfo.FormatShape(input)} has {got} channels in dimension {channelDim}{prevNote}.",
+            $"set in_channels={got} on {c.Node?.DisplayPath ?? "this layer"}, or make the layer before it output {expected} channels.", null);
+    }
+
+    private static (string, string, string, string?) Rank(Context c, long unb, long bat, string op, long[] got)
+    {
+        var where = c.Node is not null && string.Equals(c.Node.TypeName, op, StringComparison.OrdinalIgnoreCase) ? c.Where : $"{c.Where} ({op})";
+        if (got.Length < unb)
+        {
+            int missing = (int)(bat - got.Length);
+            var fix = missing == 1
+                ? "add the batch dimension: `x.unsqueeze(0)` (a single sample needs shape " + TensorInfo.FormatShape(new[] { 1L }.Concat(got)) + ")"
+                : $"add the {missing} missing leading dimensions (batch and channel): `x.unsqueeze(0).unsqueeze(0)` gives " + TensorInfo.FormatShape(Enumerable.Repeat(1L, missing).Concat(got));
+            return ("rank", $"{where} takes {unb}-D (unbatched) or {bat}-D (batched) input, but received {TensorInfo.FormatShape(got)} ({got.Length}-D).", fix + ".", null);
+        }
+        return ("rank", $"{where} takes {unb}-D or {bat}-D input, but received {TensorInfo.FormatShape(got)} ({got.Length}-D).",
+            $"remove the extra dimension(s): `x.squeeze(0)` if it has size 1, or merge them into the batch with `x.flatten(0, {got.Length - bat})`.", ReshapeCaution);
+    }
+
     private static string FlattenNote(Context c, long k)
     {
         // When the features come from conv/pool outputs, show how the flat size is made.
@@ -195,6 +208,8 @@ public static partial class ShapeExplainer
     private static partial Regex MatMulRx();
     [GeneratedRegex(@"weight of size \[[\d, ]+\], expected input\[(?<input>[\d, ]+)\] to have (?<exp>\d+) channels, but got (?<got>\d+) channels")]
     private static partial Regex ConvChannelsRx();
+    [GeneratedRegex(@"Expected (\d+)D \(unbatched\) or (\d+)D \(batched\) input with (\d+) channels to (\w+)")]
+    private static partial Regex TsConvRx();
     [GeneratedRegex(@"Expected (\d+)D \(unbatched\) or (\d+)D \(batched\) input to (\w+), but got input of size: \[([\d, ]*)\]")]
     private static partial Regex RankRx();
     [GeneratedRegex(@"expected (?<want>\d+D(?: or \d+D)?) input \(got (?<got>\d+)D input\)")]
