@@ -54,8 +54,9 @@ public sealed record Finding(
 public sealed record FindingCode(string Code, string Slug, Severity Severity, string Summary);
 
 /// <summary>
-/// The finding catalogue. Codes never change meaning once published; docs/findings.md documents each
-/// (a test keeps the two in step).
+/// The finding catalogue, range TD1xxx (model structure and forward pass). Codes never change meaning
+/// once published; docs/findings.md documents each (a test keeps the two in step). Other ranges live in
+/// their own <c>*Codes</c> classes: TD2xxx training, TD3xxx data, TD4xxx porting.
 /// </summary>
 public static class FindingCodes
 {
@@ -91,7 +92,20 @@ public static class FindingCodes
     public static readonly FindingCode NoGradient = new("TD1008", "no-gradient", Severity.Warning,
         "A trainable parameter received no gradient from the output although its module ran.");
 
-    /// <summary>All entries, in code order.</summary>
-    public static IReadOnlyList<FindingCode> All { get; } =
-        [HookBypassed, UnusedModule, ShapeMismatch, ForwardFailed, SharedParameter, RecursiveModule, OpaqueModule, NoGradient];
+    /// <summary>
+    /// Every code of the catalogue: the public static <see cref="FindingCode"/> fields of every static
+    /// class in this assembly whose name ends in <c>Codes</c> (one class per range: this one for TD1xxx,
+    /// others for training, data, porting), in code order.
+    /// </summary>
+    public static IReadOnlyList<FindingCode> All { get; } = typeof(FindingCodes).Assembly.GetTypes()
+        .Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Codes", StringComparison.Ordinal))
+        .SelectMany(t => t.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
+        .Where(f => f.FieldType == typeof(FindingCode))
+        .Select(f => (FindingCode)f.GetValue(null)!)
+        .OrderBy(c => c.Code, StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>The entry with this code or slug, or null.</summary>
+    public static FindingCode? Find(string codeOrSlug)
+        => All.FirstOrDefault(c => c.Code.Equals(codeOrSlug, StringComparison.OrdinalIgnoreCase) || c.Slug.Equals(codeOrSlug, StringComparison.OrdinalIgnoreCase));
 }
