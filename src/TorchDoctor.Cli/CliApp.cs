@@ -95,6 +95,7 @@ public sealed partial class CliApp
         // One file per command family under Commands/; add a line here for a new one.
         root.Subcommands.Add(SummaryCommand());
         root.Subcommands.Add(ModelsCommand());
+        root.Subcommands.Add(DemoCommand());
         return root;
     }
 
