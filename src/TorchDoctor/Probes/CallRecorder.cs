@@ -81,7 +81,7 @@ public sealed class CallRecorder : IForwardObserver
     }
 
     /// <inheritdoc />
-    public void OnExit(Module module, object?[] inputs, object? output)
+    public object? OnExit(Module module, object?[] inputs, object? output)
     {
         // Pop to the matching call (robust to an inner hook that threw and never popped).
         while (_open.Count > 0)
@@ -91,8 +91,9 @@ public sealed class CallRecorder : IForwardObserver
             call.Elapsed = Stopwatch.GetElapsedTime(call.StartTicks);
             call.Outputs = TensorInfo.Collect(output);
             call.Completed = true;
-            return;
+            return null;
         }
+        return null;
     }
 
     private ModuleNode Stray(Module module)

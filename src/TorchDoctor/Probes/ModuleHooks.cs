@@ -13,15 +13,20 @@ public interface IForwardObserver
     /// <summary>Called before a module's <c>forward</c> runs. <paramref name="inputs"/> are the call's arguments.</summary>
     void OnEnter(Module module, object?[] inputs);
 
-    /// <summary>Called after a module's <c>forward</c> returned. Not called when it threw.</summary>
-    void OnExit(Module module, object?[] inputs, object? output);
+    /// <summary>
+    /// Called after a module's <c>forward</c> returned (not when it threw). Returns null to keep the
+    /// output, or a replacement of the same type that must hold the same values (e.g. an identity
+    /// autograd node that observes the gradient flowing back).
+    /// </summary>
+    object? OnExit(Module module, object?[] inputs, object? output);
 }
 
 /// <summary>
 /// Attaches a forward pre-hook and a forward hook to every hookable module it is given, whatever its
 /// <c>forward</c> signature (<c>Module&lt;T,TResult&gt;</c> up to six arguments, TorchScript modules
-/// included). The hooks return the module's own inputs and outputs unchanged, so values flowing
-/// through the model are never modified. Dispose to remove every hook.
+/// included). Pre-hooks return the module's own inputs; post-hooks return its output, or the
+/// observer's value-identical replacement, so values flowing through the model never change.
+/// Dispose to remove every hook.
 /// </summary>
 public sealed class ModuleHooks : IDisposable
 {
@@ -100,9 +105,9 @@ public sealed class ModuleHooks : IDisposable
                 });
 
         /// <summary>
-        /// Builds <c>observer =&gt; (m, x1..xn[, result]) =&gt; { observer.OnEnter/OnExit(m, [x1..xn][, result]); return identity; }</c>.
-        /// A pre-hook returns its single input (or null for several inputs: "no change"); a post-hook returns
-        /// the result it was given. Both are the values TorchSharp already holds, so nothing changes.
+        /// Builds <c>observer =&gt; (m, x1..xn[, result]) =&gt; ...</c>. A pre-hook calls OnEnter and returns its
+        /// single input (or null for several inputs: "no change"); a post-hook returns
+        /// <c>(TResult)(observer.OnExit(...) ?? result)</c>.
         /// </summary>
         private static Func<IForwardObserver, Delegate> CompileFactory(Type delegateType, bool isPre)
         {
@@ -124,9 +129,11 @@ public sealed class ModuleHooks : IDisposable
             else
             {
                 var output = ps[^1];
-                call = Expression.Call(observer, typeof(IForwardObserver).GetMethod(nameof(IForwardObserver.OnExit))!,
-                    module, inputs, Expression.Convert(output, typeof(object)));
-                result = output;
+                var boxed = Expression.Convert(output, typeof(object));
+                var replacement = Expression.Call(observer, typeof(IForwardObserver).GetMethod(nameof(IForwardObserver.OnExit))!,
+                    module, inputs, boxed);
+                call = Expression.Empty();
+                result = Expression.Convert(Expression.Coalesce(replacement, boxed), output.Type);
             }
             var hook = Expression.Lambda(delegateType, Expression.Block(call, result), ps);
             var factory = Expression.Lambda<Func<IForwardObserver, Delegate>>(hook, observer);

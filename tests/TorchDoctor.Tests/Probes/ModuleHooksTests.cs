@@ -15,7 +15,7 @@ public class ModuleHooksTests
     {
         public int Enters, Exits;
         public void OnEnter(Module module, object?[] inputs) => Enters++;
-        public void OnExit(Module module, object?[] inputs, object? output) => Exits++;
+        public object? OnExit(Module module, object?[] inputs, object? output) { Exits++; return null; }
     }
 
     [Fact]

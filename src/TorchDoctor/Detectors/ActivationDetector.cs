@@ -1,0 +1,56 @@
+using TorchDoctor.Findings;
+using TorchDoctor.Observations;
+using static TorchDoctor.Detectors.TrainingDetectors;
+
+namespace TorchDoctor.Detectors;
+
+/// <summary>
+/// Dead ReLU (DeepDiagnosis: ≥ 70% of a ReLU layer's outputs ≤ 0, averaged over the last
+/// <see cref="DetectorThresholds.Persistence"/> sampled steps, each of which must also be above the
+/// threshold) and saturated sigmoid/tanh (&gt; 50% of pre-activations beyond ±5, same persistence).
+/// </summary>
+public sealed class ActivationDetector : ITrainingDetector
+{
+    /// <inheritdoc />
+    public IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds t)
+    {
+        if (!step.Sampled) yield break;
+        foreach (var module in step.Activations.Where(a => !a.FinitenessOnly).Select(a => a.Module).Distinct())
+        {
+            var w = history.Activations(module);
+            if (w is null || w.Count < t.Persistence) continue;
+            var recent = w.Latest(t.Persistence).ToList();
+            var last = recent[^1];
+            if (last.ZeroFraction is not null && recent.All(a => a.ZeroFraction >= t.DeadReluFraction))
+            {
+                var frac = recent.Average(a => a.ZeroFraction ?? 0);
+                var dead = recent.Average(a => a.DeadUnitFraction ?? 0);
+                yield return Finding.Create(TrainingCodes.DeadRelu, module,
+                    $"{module} ({last.ModuleType}) outputs zero for {frac:P0} of its inputs (over {recent.Count} sampled steps); {dead:P0} of its units never fire for any sample in a batch.",
+                    "Lower the learning rate; replace it with `LeakyReLU(0.01)` (or ELU/GELU) so units can recover; " +
+                    "initialise the layer before it with `init.kaiming_normal_` and zero biases (large negative biases kill units); add BatchNorm before the ReLU.",
+                    new Dictionary<string, string>
+                    {
+                        ["outputs ≤ 0"] = frac.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+                        ["units dead for the whole batch"] = dead.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+                        ["threshold"] = t.DeadReluFraction.ToString("P0", System.Globalization.CultureInfo.InvariantCulture),
+                        ["steps"] = string.Join(", ", recent.Select(a => a.Step)),
+                    }, step.Step);
+            }
+            if (last.SaturatedFraction is not null && recent.All(a => a.SaturatedFraction > t.SaturationFraction))
+            {
+                var frac = recent.Average(a => a.SaturatedFraction ?? 0);
+                yield return Finding.Create(TrainingCodes.SaturatedActivation, module,
+                    $"{module} ({last.ModuleType}) is saturated: {frac:P0} of its pre-activations are beyond ±{F(t.SaturationLimit)}, where its gradient is nearly 0.",
+                    "Normalise its input (`BatchNorm1d`/`LayerNorm` before the activation), use smaller initial weights (`init.xavier_uniform_`), " +
+                    "scale the input data, or switch to ReLU-family activations.",
+                    new Dictionary<string, string>
+                    {
+                        ["pre-activations beyond limit"] = frac.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+                        ["output mean / std"] = $"{F(last.Mean)} / {F(last.Std)}",
+                        ["steps"] = string.Join(", ", recent.Select(a => a.Step)),
+                    }, step.Step);
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+namespace TorchDoctor.Detectors;
+
+/// <summary>
+/// Thresholds of the training detectors, with where each default comes from. Change them through
+/// <c>DoctorOptions.Thresholds</c>.
+/// </summary>
+public sealed record DetectorThresholds
+{
+    /// <summary>Vanishing: ‖g_first‖/‖g_last‖ below this (AutoTrainer, Zhang et al., ICSE 2021).</summary>
+    public double VanishingRatio { get; init; } = 1e-3;
+    /// <summary>Vanishing: and ‖g_first‖ below this (AutoTrainer).</summary>
+    public double VanishingFirstNorm { get; init; } = 1e-4;
+    /// <summary>Vanishing: any layer's mean |dW| below this (DeepDiagnosis, Wardat et al., ICSE 2022).</summary>
+    public double VanishingMeanAbs { get; init; } = 1e-7;
+    /// <summary>Exploding: ‖g_first‖/‖g_last‖ above this (AutoTrainer).</summary>
+    public double ExplodingRatio { get; init; } = 70;
+    /// <summary>Exploding: loss at or above this (AutoTrainer).</summary>
+    public double ExplodingLoss { get; init; } = 1e3;
+    /// <summary>Exploding: global gradient norm above this multiple of its window median (TorchDoctor; needs 5 samples).</summary>
+    public double GradNormGrowth { get; init; } = 10;
+    /// <summary>Dead ReLU: fraction of outputs ≤ 0, averaged over the window (DeepDiagnosis).</summary>
+    public double DeadReluFraction { get; init; } = 0.7;
+    /// <summary>Saturation: fraction of pre-activations beyond <see cref="SaturationLimit"/> (issue spec; a sigmoid's slope at 5 is 0.0066).</summary>
+    public double SaturationFraction { get; init; } = 0.5;
+    /// <summary>Saturation: the pre-activation magnitude that counts as saturated.</summary>
+    public double SaturationLimit { get; init; } = 5;
+    /// <summary>Update ratio above this per step is too high (rule of thumb ~1e-3, Karpathy's CS231n notes).</summary>
+    public double UpdateRatioHigh { get; init; } = 1e-2;
+    /// <summary>Update ratio below this per step (and above 0) is too low.</summary>
+    public double UpdateRatioLow { get; init; } = 1e-5;
+    /// <summary>Conditions on gradients, activations and updates must hold at this many consecutive sampled steps.</summary>
+    public int Persistence { get; init; } = 3;
+}

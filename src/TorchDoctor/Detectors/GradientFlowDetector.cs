@@ -1,0 +1,103 @@
+using TorchDoctor.Findings;
+using TorchDoctor.Observations;
+using static TorchDoctor.Detectors.TrainingDetectors;
+
+namespace TorchDoctor.Detectors;
+
+/// <summary>
+/// Vanishing and exploding gradients, from the weight-gradient norms of the layers in forward order.
+/// Vanishing (AutoTrainer): ‖g_first‖/‖g_last‖ &lt; 1e-3 and ‖g_first‖ &lt; 1e-4, or (DeepDiagnosis) a layer's
+/// mean |dW| &lt; 1e-7, at <see cref="DetectorThresholds.Persistence"/> consecutive sampled steps.
+/// Exploding (AutoTrainer): ratio &gt; 70 at consecutive sampled steps, or loss ≥ 1e3; or the global gradient
+/// norm above 10× its window median (TorchDoctor).
+/// </summary>
+public sealed class GradientFlowDetector : ITrainingDetector
+{
+    /// <summary>Layer gradient norms in forward order: (module, weight gradient norm, mean |g|) for weights (rank ≥ 2) with gradients.</summary>
+    public static List<(string Module, double Norm, double MeanAbs)> Profile(IEnumerable<ParameterObservation> ps)
+        => ps.Where(p => p.Rank >= 2 && p.HasGradient && p.ExecutionOrder != int.MaxValue)
+             .GroupBy(p => (p.ExecutionOrder, p.Module))
+             .OrderBy(g => g.Key.ExecutionOrder)
+             .Select(g => (g.Key.Module, Math.Sqrt(g.Sum(p => p.GradNorm * p.GradNorm)), g.Average(p => p.GradMeanAbs)))
+             .ToList();
+
+    /// <inheritdoc />
+    public IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds t)
+    {
+        var findings = new List<Finding>();
+        if (step.Sampled && step.Parameters.Count > 0)
+        {
+            var recent = history.GradientProfiles.Latest(t.Persistence).Select(Profile).ToList();
+            if (recent.Count >= t.Persistence && recent.All(p => p.Count >= 2))
+            {
+                var now = recent[^1];
+                if (recent.All(p => IsVanishing(p, t)))
+                    findings.Add(Vanishing(step.Step, now, t));
+                else if (recent.All(p => Ratio(p) > t.ExplodingRatio))
+                    findings.Add(Exploding(step.Step, now, history, $"the first layer's gradient is {F(Ratio(now))}× the last layer's (above {F(t.ExplodingRatio)}) at {t.Persistence} sampled steps in a row"));
+            }
+            if (findings.Count == 0 && step.GlobalGradNorm is { } g && double.IsFinite(g) && history.GlobalGradNorms.Count >= 5)
+            {
+                var med = Median(history.GlobalGradNorms.Items().Take(history.GlobalGradNorms.Count - 1).Select(x => x.Norm));
+                if (med > 0 && g > t.GradNormGrowth * med)
+                    findings.Add(Exploding(step.Step, Profile(step.Parameters), history, $"the global gradient norm jumped to {F(g)}, {F(g / med)}× its recent median {F(med)}"));
+            }
+        }
+        if (step.Loss is { } loss && double.IsFinite(loss) && loss >= t.ExplodingLoss && findings.Count == 0)
+            findings.Add(Exploding(step.Step, Profile(step.Parameters), history, $"the loss reached {F(loss)} (≥ {F(t.ExplodingLoss)})"));
+        return findings;
+    }
+
+    private static double Ratio(List<(string Module, double Norm, double MeanAbs)> p)
+        => p[^1].Norm > 0 ? p[0].Norm / p[^1].Norm : double.PositiveInfinity;
+
+    private static bool IsVanishing(List<(string Module, double Norm, double MeanAbs)> p, DetectorThresholds t)
+        => (Ratio(p) < t.VanishingRatio && p[0].Norm < t.VanishingFirstNorm) || p.Any(l => l.MeanAbs < t.VanishingMeanAbs);
+
+    private static Finding Vanishing(long step, List<(string Module, double Norm, double MeanAbs)> p, DetectorThresholds t)
+    {
+        // Where it collapses: consecutive layers (towards the input) where the norm drops more than 10×.
+        var drops = new List<string>();
+        for (int i = p.Count - 1; i > 0; i--)
+            if (p[i].Norm > 0 && p[i - 1].Norm / p[i].Norm < 0.1)
+                drops.Add($"{p[i].Module} → {p[i - 1].Module} (÷{F(p[i].Norm / Math.Max(p[i - 1].Norm, 1e-300))})");
+        var smallest = p.MinBy(l => l.MeanAbs);
+        var evidence = new Dictionary<string, string>
+        {
+            ["first layer"] = p[0].Module, ["‖g_first‖"] = F(p[0].Norm),
+            ["last layer"] = p[^1].Module, ["‖g_last‖"] = F(p[^1].Norm),
+            ["ratio first/last"] = F(Ratio(p)),
+            ["smallest mean |dW|"] = $"{F(smallest.MeanAbs)} at {smallest.Module}",
+            ["layer norms (input→output)"] = string.Join(", ", p.Select(l => F(l.Norm))),
+        };
+        if (drops.Count > 0) evidence["collapses between"] = string.Join("; ", drops);
+        return Finding.Create(TrainingCodes.VanishingGradients, p[0].Module,
+            $"Gradients vanish towards the input: the first layer ({p[0].Module}) gets {F(p[0].Norm)}, {F(Ratio(p))}× the last layer's {F(p[^1].Norm)}" +
+            (drops.Count > 0 ? $"; the gradient collapses between {string.Join("; ", drops.Take(3))}." : "."),
+            "Use non-saturating activations and matching init: `ReLU()`/`LeakyReLU()` with `init.kaiming_normal_(w)` instead of Sigmoid/Tanh; " +
+            "add normalisation (`BatchNorm1d`/`LayerNorm`) between layers, or residual connections for deep stacks.",
+            evidence, step);
+    }
+
+    private static Finding Exploding(long step, List<(string Module, double Norm, double MeanAbs)> p, TrainingHistory history, string why)
+    {
+        var healthy = history.GlobalGradNorms.Items().Select(x => x.Norm).Where(double.IsFinite).ToList();
+        var med = Median(healthy);
+        double maxNorm = double.IsFinite(med) && med > 0 ? Math.Max(med, 1e-3) : 1.0;
+        var worst = p.Count > 0 ? p.MaxBy(l => l.Norm) : default;
+        var evidence = new Dictionary<string, string> { ["why"] = why };
+        if (p.Count > 0)
+        {
+            evidence["largest layer gradient"] = $"{F(worst.Norm)} at {worst.Module}";
+            evidence["layer norms (input→output)"] = string.Join(", ", p.Select(l => F(l.Norm)));
+        }
+        if (healthy.Count > 0)
+            evidence["global norm: median / max over window"] = $"{F(med)} / {F(healthy.Max())}";
+        return Finding.Create(TrainingCodes.ExplodingGradients, p.Count > 0 ? worst.Module : null,
+            $"Gradients are exploding: {why}.",
+            $"Clip the gradient norm before optimizer.step(): `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm: {F(maxNorm)})` " +
+            "(the window's median norm; TorchDoctor's GradientClipper reports how often it clips); lower the learning rate (e.g. ÷10); " +
+            "add normalisation layers; initialise with `init.kaiming_normal_`/`xavier_uniform_` instead of large weights.",
+            evidence, step);
+    }
+}

@@ -1,0 +1,135 @@
+using static TorchSharp.torch;
+
+namespace TorchDoctor.Probes;
+
+/// <summary>
+/// Numbers copied out of tensors. Every method works inside its own dispose scope under no_grad and
+/// returns plain doubles: nothing it creates outlives the call, and the tensors it reads are not changed.
+/// Several reductions are stacked and read back at once (one device sync).
+/// </summary>
+public static class TensorStats
+{
+    /// <summary>Sum of all elements as a double (NaN/Inf propagate): the cheapest finiteness check.</summary>
+    public static double Sum(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return t.sum(type: ScalarType.Float64).item<double>();
+    }
+
+    /// <summary>Reads a stack of scalar tensors as doubles.</summary>
+    public static double[] Read(params Tensor[] scalars)
+    {
+        using var scope = NewDisposeScope();
+        var stacked = stack(scalars.Select(s => s.to(ScalarType.Float64)).ToArray());
+        return stacked.cpu().data<double>().ToArray();
+    }
+
+    /// <summary>
+    /// mean, std, min, max, zero count (only when <paramref name="countZeros"/>) and non-finite count.
+    /// Built from the cheapest reductions (measured: sum, sum of squares and aminmax cost ~40–60 µs on a
+    /// 700k-element CPU tensor, where var_mean costs 2 ms and isfinite().all() 0.9 ms): std comes from
+    /// E[x²] − E[x]², and non-finite values are only counted when the sum itself is not finite.
+    /// </summary>
+    public static (double Mean, double Std, double Min, double Max, long Zeros, long NonFinite) Summary(Tensor t, bool countZeros = true)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var f = t.detach();
+        long n = f.numel();
+        if (n == 0) return (0, 0, 0, 0, 0, 0);
+        var (mn, mx) = aminmax(f);
+        var v = countZeros
+            ? Read(f.sum(), f.square().sum(), mn, mx, count_nonzero(f))
+            : Read(f.sum(), f.square().sum(), mn, mx);
+        long zeros = countZeros ? n - (long)v[4] : 0;
+        if (!double.IsFinite(v[0]) || !double.IsFinite(v[1]) || !double.IsFinite(v[2]) || !double.IsFinite(v[3]))
+        {
+            long bad = (long)isfinite(f).logical_not().sum().item<long>();
+            if (bad > 0)
+            {
+                var finite = f.masked_select(isfinite(f));
+                if (finite.numel() == 0) return (double.NaN, double.NaN, double.NaN, double.NaN, zeros, bad);
+                var (fmn, fmx) = aminmax(finite);
+                var w = Read(finite.mean(), finite.std(unbiased: false), fmn, fmx);
+                return (w[0], w[1], w[2], w[3], zeros, bad);
+            }
+            // The sums overflowed in float32 but every value is finite: recompute in float64.
+            var d = f.to(ScalarType.Float64);
+            v = [d.sum().item<double>(), d.square().sum().item<double>(), v[2], v[3]];
+        }
+        double mean = v[0] / n;
+        double var = Math.Max(0, v[1] / n - mean * mean);
+        return (mean, Math.Sqrt(var), v[2], v[3], zeros, 0);
+    }
+
+    /// <summary>NaN, +Inf and −Inf counts.</summary>
+    public static (long NaN, long PosInf, long NegInf) NonFiniteCounts(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var f = t.detach();
+        var v = Read(isnan(f).sum(), isposinf(f).sum(), isneginf(f).sum());
+        return ((long)v[0], (long)v[1], (long)v[2]);
+    }
+
+    /// <summary>Min and max of the finite values and the count of exact zeros.</summary>
+    public static (double Min, double Max, long Zeros) FiniteRange(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var f = t.detach();
+        var finite = f.masked_select(isfinite(f));
+        if (finite.numel() == 0) return (double.NaN, double.NaN, 0);
+        var v = Read(finite.min(), finite.max(), f.eq(0).sum());
+        return (v[0], v[1], (long)v[2]);
+    }
+
+    /// <summary>Fraction of units (positions beyond dimension 0) that are ≤ 0 for every sample in the batch.</summary>
+    public static double DeadUnitFraction(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        if (t.dim() < 2 || t.shape[0] == 0) return 0;
+        var peak = t.detach().reshape(t.shape[0], -1).amax(0);   // a unit is dead if even its largest value is ≤ 0
+        return (double)peak.le(0).sum().item<long>() / peak.numel();
+    }
+
+    /// <summary>Fraction of elements whose magnitude exceeds <paramref name="limit"/>.</summary>
+    public static double FractionBeyond(Tensor t, double limit)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        if (t.numel() == 0) return 0;
+        return t.detach().abs().gt(limit).to(ScalarType.Float64).mean().item<double>();
+    }
+
+    /// <summary>L2 norm, mean |x|, zero fraction and non-finite count.</summary>
+    public static (double Norm, double MeanAbs, double ZeroFraction, long NonFinite) Gradient(Tensor g)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var f = g.detach();
+        long n = f.numel();
+        if (n == 0) return (0, 0, 0, 0);
+        var v = Read(f.square().sum(), f.abs().sum(), count_nonzero(f));
+        long bad = double.IsFinite(v[0]) && double.IsFinite(v[1]) ? 0 : isfinite(f).logical_not().sum().item<long>();
+        return (Math.Sqrt(v[0]), v[1] / n, (n - v[2]) / n, bad);
+    }
+
+    /// <summary>L2 norm.</summary>
+    public static double Norm(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return Math.Sqrt(t.detach().square().sum().to(ScalarType.Float64).item<double>());
+    }
+
+    /// <summary>‖a − b‖.</summary>
+    public static double DistanceNorm(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return Math.Sqrt((a.detach() - b.detach()).square().sum().to(ScalarType.Float64).item<double>());
+    }
+}

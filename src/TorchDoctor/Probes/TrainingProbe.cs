@@ -1,0 +1,210 @@
+using TorchDoctor.Inspection;
+using TorchDoctor.Observations;
+using TorchSharp;
+using static TorchSharp.torch;
+using Module = TorchSharp.torch.nn.Module;
+
+namespace TorchDoctor.Probes;
+
+/// <summary>Which probes run.</summary>
+[Flags]
+public enum ProbeKinds
+{
+    /// <summary>None.</summary>
+    None = 0,
+    /// <summary>Per-module output statistics at sampled steps.</summary>
+    Activations = 1,
+    /// <summary>Gradient flowing into each module's output at sampled steps (identity autograd node).</summary>
+    ActivationGradients = 2,
+    /// <summary>Parameter gradient statistics after backward at sampled steps.</summary>
+    ParameterGradients = 4,
+    /// <summary>‖Δw‖/‖w‖ per parameter at sampled steps (copies the weights once per sampled step).</summary>
+    Updates = 8,
+    /// <summary>Every step: a finiteness check of each module's output (one sum) and of the parameter
+    /// gradients, to name where the first NaN/Inf appears; after a non-finite backward pass, activation
+    /// gradients are watched at the next step to name the module.</summary>
+    NonFinite = 16,
+    /// <summary>Everything.</summary>
+    All = Activations | ActivationGradients | ParameterGradients | Updates | NonFinite,
+}
+
+/// <summary>
+/// The forward-hook side of training monitoring: at sampled steps it copies statistics out of every
+/// module's output (and wraps the output in an identity autograd node to see its gradient); at every
+/// step, when <see cref="ProbeKinds.NonFinite"/> is on, it checks outputs and gradients for NaN/Inf.
+/// Nothing it computes outlives the hook (dispose scopes, no_grad), and values are never changed.
+/// </summary>
+internal sealed class TrainingProbe : IForwardObserver
+{
+    private static readonly HashSet<string> ReluFamily = ["ReLU", "ReLU6"];
+    private static readonly HashSet<string> Squashing = ["Sigmoid", "Tanh"];
+
+    private readonly ModuleTree _tree;
+    private readonly ProbeKinds _kinds;
+    private readonly double _saturationLimit;
+    private readonly Lock _gate = new();
+    private readonly List<ActivationObservation> _activations = [];
+    private readonly List<ActivationGradientObservation> _gradients = [];
+    private readonly Dictionary<string, int> _entered = [];
+    private int _exitOrder;
+    private int _backwardOrder;
+
+    public TrainingProbe(ModuleTree tree, ProbeKinds kinds, double saturationLimit)
+    {
+        _tree = tree;
+        _kinds = kinds;
+        _saturationLimit = saturationLimit;
+    }
+
+    public long Step { get; private set; }
+    public bool Sampled { get; private set; }
+
+    /// <summary>
+    /// Watch activation gradients at every step (set by the doctor for the step after a backward pass
+    /// produced NaN/Inf, to name the module; identity autograd nodes cost ~30 µs per module call, too
+    /// much to leave on).
+    /// </summary>
+    public bool WatchGradients { get; set; }
+    private bool WatchNonFinite => (_kinds & ProbeKinds.NonFinite) != 0;
+
+    /// <summary>Starts a step: clears the per-step buffers.</summary>
+    public void Begin(long step, bool sampled)
+    {
+        lock (_gate)
+        {
+            Step = step;
+            Sampled = sampled;
+            _activations.Clear();
+            _gradients.Clear();
+            _entered.Clear();
+            _exitOrder = 0;
+            _backwardOrder = 0;
+        }
+    }
+
+    /// <summary>What the step produced so far.</summary>
+    public (List<ActivationObservation> Activations, List<ActivationGradientObservation> Gradients, Dictionary<string, int> Entered) Take()
+    {
+        lock (_gate) return ([.. _activations], [.. _gradients], new Dictionary<string, int>(_entered));
+    }
+
+    private string PathOf(Module m) => _tree.Find(m)?.Path ?? $"<unregistered {ModuleNode.TypeNameOf(m)}>";
+
+    public void OnEnter(Module module, object?[] inputs)
+    {
+        if (!Sampled) return;
+        lock (_gate) _entered.TryAdd(PathOf(module), _entered.Count);
+    }
+
+    public object? OnExit(Module module, object?[] inputs, object? output)
+    {
+        if (!Sampled && !WatchNonFinite) return null;
+        if (output is not Tensor t || t.IsInvalid || !t.is_floating_point()) return null;
+        var node = _tree.Find(module);
+        var path = node?.Path ?? PathOf(module);
+        var type = node?.TypeName ?? ModuleNode.TypeNameOf(module);
+        int order;
+        lock (_gate) order = _exitOrder++;
+
+        if (Sampled && (_kinds & ProbeKinds.Activations) != 0)
+        {
+            Record(FullObservation(path, type, order, t, inputs));
+        }
+        else if (WatchNonFinite && !double.IsFinite(TensorStats.Sum(t)))
+        {
+            var full = FullObservation(path, type, order, t, inputs);
+            if (full.NonFinite > 0) Record(full with { FinitenessOnly = !Sampled });
+        }
+
+        bool wrap = t.requires_grad && torch.is_grad_enabled() &&
+                    ((Sampled && (_kinds & ProbeKinds.ActivationGradients) != 0) || WatchGradients);
+        return wrap ? GradientProbe.apply(t, new GradientProbe.Target(this, path, Sampled)) : null;
+    }
+
+    private void Record(ActivationObservation o)
+    {
+        lock (_gate) _activations.Add(o);
+    }
+
+    private ActivationObservation FullObservation(string path, string type, int order, Tensor t, object?[] inputs)
+    {
+        bool relu = ReluFamily.Contains(type);
+        var (mean, std, min, max, zeros, nonFinite) = TensorStats.Summary(t, countZeros: relu);
+        long inputNonFinite = 0;
+        Tensor? firstInput = null;
+        foreach (var i in inputs.SelectMany(x => Inspection.ModelSummary.Tensors(x)))
+        {
+            if (!i.is_floating_point()) continue;
+            firstInput ??= i;
+            if (nonFinite > 0 && !double.IsFinite(TensorStats.Sum(i)))
+                inputNonFinite += TensorStats.Summary(i).NonFinite;
+        }
+        var o = new ActivationObservation
+        {
+            Step = Step, Module = path, ModuleType = type, ExitOrder = order, Elements = t.numel(),
+            Mean = mean, Std = std, Min = min, Max = max,
+            ZeroFraction = !relu ? null : t.numel() == 0 ? 0 : (double)zeros / t.numel(),
+            DeadUnitFraction = relu ? TensorStats.DeadUnitFraction(t) : null,
+            SaturatedFraction = Squashing.Contains(type) && firstInput is not null ? TensorStats.FractionBeyond(firstInput, _saturationLimit) : null,
+            NonFinite = nonFinite, InputNonFinite = inputNonFinite,
+        };
+        if (nonFinite > 0)
+        {
+            var (nan, pos, neg) = TensorStats.NonFiniteCounts(t);
+            o = o with { NaN = nan, PosInf = pos, NegInf = neg };
+            if (firstInput is not null)
+            {
+                var (imin, imax, izeros) = TensorStats.FiniteRange(firstInput);
+                o = o with { InputMin = imin, InputMax = imax, InputZeros = izeros };
+            }
+        }
+        return o;
+    }
+
+    /// <summary>Called from the identity node's backward with the gradient of a module's output.</summary>
+    internal void OnGradient(string path, bool sampled, Tensor grad)
+    {
+        double norm;
+        long nonFinite;
+        if (sampled)
+        {
+            var g = TensorStats.Gradient(grad);
+            norm = g.Norm;
+            nonFinite = g.NonFinite;
+        }
+        else
+        {
+            var s = TensorStats.Sum(grad);
+            if (double.IsFinite(s)) { lock (_gate) _backwardOrder++; return; }
+            var g = TensorStats.Gradient(grad);
+            norm = g.Norm;
+            nonFinite = g.NonFinite;
+            if (nonFinite == 0) { lock (_gate) _backwardOrder++; return; }
+        }
+        lock (_gate) _gradients.Add(new ActivationGradientObservation(Step, path, _backwardOrder++, norm, nonFinite));
+    }
+}
+
+/// <summary>
+/// Identity autograd function: forward returns a view of its input; backward reports the incoming
+/// gradient to the probe and passes it on unchanged. This is how TorchDoctor sees activation gradients
+/// without backward hooks, which TorchSharp lacks.
+/// </summary>
+internal sealed class GradientProbe : autograd.SingleTensorFunction<GradientProbe>
+{
+    internal sealed record Target(TrainingProbe Probe, string Module, bool Sampled);
+
+    public override string Name => "TorchDoctorGradientProbe";
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        ctx.save_data("target", vars[1]);
+        return ((Tensor)vars[0]).alias();
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        if (ctx.get_data("target") is Target t) t.Probe.OnGradient(t.Module, t.Sampled, grad_output);
+        return [grad_output.alias(), null!];
+    }
+}

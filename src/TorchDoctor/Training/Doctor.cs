@@ -1,0 +1,334 @@
+using System.Runtime.InteropServices;
+using TorchDoctor.Detectors;
+using TorchDoctor.Findings;
+using TorchDoctor.Inspection;
+using TorchDoctor.Observations;
+using TorchDoctor.Probes;
+using TorchDoctor.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using Module = TorchSharp.torch.nn.Module;
+using Parameter = TorchSharp.Modules.Parameter;
+
+namespace TorchDoctor.Training;
+
+/// <summary>Options of <see cref="Doctor.Attach"/>.</summary>
+public sealed record DoctorOptions
+{
+    /// <summary>
+    /// Full probes (activation and gradient statistics, update ratios) run every this many steps; the
+    /// cheap NaN/Inf watch runs every step. Default 50: overhead at most ~1% of training time on the
+    /// demo CNN and resnet18 (docs/overhead.md). Set 1 to monitor every step.
+    /// </summary>
+    public int SampleInterval { get; init; } = 50;
+    /// <summary>Which probes are on. Default: all.</summary>
+    public ProbeKinds Probes { get; init; } = ProbeKinds.All;
+    /// <summary>Detector thresholds.</summary>
+    public DetectorThresholds Thresholds { get; init; } = new();
+    /// <summary>Finding codes or slugs never to report (e.g. <c>TD2010</c> or <c>update-ratio-low</c>).</summary>
+    public IReadOnlySet<string> Suppress { get; init; } = new HashSet<string>();
+    /// <summary>History window, in sampled steps (losses keep 10× as many). Default 20.</summary>
+    public int Window { get; init; } = 20;
+    /// <summary>
+    /// After a step with a non-finite value, run the next step's backward (through <see cref="Doctor.Backward"/>)
+    /// under <c>torch.autograd.detect_anomaly</c> to get libtorch's name for the backward function that made NaN,
+    /// without paying anomaly mode's cost on every step.
+    /// </summary>
+    public bool Anomaly { get; init; }
+    /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
+    public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
+}
+
+/// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
+public sealed class NonFiniteGradientException(Finding finding, Exception inner) : Exception(finding.Message, inner)
+{
+    /// <summary>The anomaly-trace finding.</summary>
+    public Finding Finding { get; } = finding;
+}
+
+/// <summary>
+/// Watches a training loop layer by layer. Attach it to your model (and optimizer), keep your loop, and
+/// call <see cref="BeginStep"/>, <see cref="AfterBackward"/> (or <see cref="Backward"/>) and
+/// <see cref="EndStep"/>:
+/// <code>
+/// using var doctor = Doctor.Attach(model, optimizer);
+/// foreach (var (x, y) in batches) {
+///     doctor.BeginStep();
+///     optimizer.zero_grad();
+///     var loss = functional.cross_entropy(model.call(x), y);
+///     loss.backward();
+///     doctor.AfterBackward(loss);
+///     optimizer.step();
+///     doctor.EndStep();
+/// }
+/// foreach (var f in doctor.Findings) Console.WriteLine(f);
+/// </code>
+/// Probes never change training numerics (a run with the doctor is bit-identical to one without) and keep
+/// nothing alive between steps; history lives in bounded windows. Dispose removes every hook.
+/// </summary>
+public sealed class Doctor : IDisposable
+{
+    private static readonly HashSet<string> NativeInternals = ["LSTM", "GRU", "RNN", "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer"];
+
+    private readonly Module _model;
+    private readonly DoctorOptions _options;
+    private readonly ModuleTree _tree;
+    private readonly TrainingProbe _probe;
+    private readonly ModuleHooks _hooks;
+    private readonly List<(string Name, string Module, Parameter P)> _params;
+    private readonly List<Finding> _findings = [];
+    private readonly Dictionary<(string, string?), int> _counts = [];
+    private readonly IReadOnlyList<ITrainingDetector> _detectors;
+    private List<Tensor>? _snapshot;
+    private double? _loss;
+    private List<ParameterObservation> _paramObs = [];
+    private double? _globalNorm;
+    private bool _inStep;
+    private bool _anomalyArmed;
+    private bool _anomalyOn;
+    private bool _disposed;
+
+    private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
+    {
+        _model = model;
+        _options = options;
+        _detectors = options.Detectors ?? TrainingDetectors.All;
+        _tree = ModuleTree.Build(model);
+        _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
+        History = new TrainingHistory(options.Window);
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
+            .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
+        _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
+        StaticChecks(optimizer);
+    }
+
+    /// <summary>Attaches probes to every module of <paramref name="model"/>. Pass the optimizer to check that it holds every trainable parameter.</summary>
+    public static Doctor Attach(Module model, optim.Optimizer? optimizer = null, DoctorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        TorchRuntime.EnsureLoaded();
+        options ??= new DoctorOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SampleInterval, 1);
+        return new Doctor(model, optimizer, options);
+    }
+
+    /// <summary>The step now running (or last run); 0 for the first step.</summary>
+    public long Step { get; private set; } = -1;
+    /// <summary>True when the current step runs the full probes.</summary>
+    public bool IsSampled => _probe.Sampled;
+    /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
+    public IReadOnlyList<Finding> Findings => _findings;
+    /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
+    public int Occurrences(Finding f) => _counts.GetValueOrDefault((f.Code, f.Module));
+    /// <summary>Raised for each new (code, module).</summary>
+    public event EventHandler<Finding>? FindingRaised;
+    /// <summary>Bounded histories of what the probes saw.</summary>
+    public TrainingHistory History { get; }
+    /// <summary>The last completed step's observations.</summary>
+    public StepObservations? LastStep { get; private set; }
+
+    /// <summary>Starts a step: call before the forward pass.</summary>
+    public void BeginStep()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_inStep) EndStep();
+        Step++;
+        _inStep = true;
+        _loss = null;
+        _paramObs = [];
+        _globalNorm = null;
+        _probe.Begin(Step, Step % _options.SampleInterval == 0);
+        if (_anomalyArmed && !_anomalyOn)
+        {
+            autograd.set_detect_anomaly(true);
+            _anomalyOn = true;
+        }
+    }
+
+    /// <summary>
+    /// Records the loss and, at sampled steps, the parameter gradients (and a copy of the weights to measure
+    /// this step's update). Call after <c>loss.backward()</c> and before <c>optimizer.step()</c>.
+    /// </summary>
+    public void AfterBackward(Tensor? loss = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_inStep) BeginStep();
+        if (loss is not null && !loss.IsInvalid) _loss = loss.numel() == 1 ? TensorStats.Read(loss.detach())[0] : TensorStats.Sum(loss);
+        var (_, grads, entered) = _probe.Take();
+        bool nonFinite = _loss is { } l && !double.IsFinite(l) || grads.Any(g => g.NonFinite > 0) ||
+                         (_options.Probes & ProbeKinds.NonFinite) != 0 && !_probe.Sampled && !GradientsFinite();
+        if (_probe.Sampled && (_options.Probes & ProbeKinds.ParameterGradients) != 0 || nonFinite)
+            _paramObs = ObserveParameters(entered);
+        if (_paramObs.Count > 0)
+        {
+            double sq = _paramObs.Where(p => p.HasGradient).Sum(p => p.GradNorm * p.GradNorm);
+            _globalNorm = Math.Sqrt(sq);
+        }
+        if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
+        {
+            DisposeSnapshot();
+            using var _ = no_grad();
+            _snapshot = _params.Select(p => p.P.detach().clone().DetachFromDisposeScope()).ToList();
+        }
+    }
+
+    /// <summary>
+    /// Runs <c>loss.backward()</c> and <see cref="AfterBackward"/>. When <see cref="DoctorOptions.Anomaly"/> is on
+    /// and the previous step was non-finite, backward runs under anomaly mode; if libtorch then names a backward
+    /// function that returned NaN, an anomaly-trace finding is raised and <see cref="NonFiniteGradientException"/> thrown.
+    /// </summary>
+    public void Backward(Tensor loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        try
+        {
+            loss.backward();
+        }
+        catch (ExternalException ex) when (_anomalyOn)
+        {
+            var msg = ShapeExplainer.FirstLine(ex.Message);
+            var fn = System.Text.RegularExpressions.Regex.Match(msg, @"Function '(\w+)'").Groups[1].Value;
+            var f = Finding.Create(TrainingCodes.AnomalyTrace, null,
+                $"Anomaly mode at step {Step}: {msg}",
+                (fn.Length > 0 ? $"{fn} is the backward of the forward operation that needs guarding; " : "") +
+                "see the nonfinite-forward/backward findings for the module, and add an epsilon or clamp before that operation.",
+                new Dictionary<string, string> { ["libtorch"] = msg, ["backward function"] = fn }, Step);
+            Raise(f);
+            DisarmAnomaly();
+            throw new NonFiniteGradientException(f, ex);
+        }
+        AfterBackward(loss);
+    }
+
+    /// <summary>Ends a step: call after <c>optimizer.step()</c>. Measures updates and runs the detectors.</summary>
+    public void EndStep()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_inStep) return;
+        _inStep = false;
+        var (acts, grads, entered) = _probe.Take();
+        var updates = new List<UpdateObservation>();
+        if (_snapshot is not null)
+        {
+            for (int i = 0; i < _params.Count; i++)
+            {
+                var (name, module, p) = _params[i];
+                var obs = _paramObs.FirstOrDefault(o => o.Name == name);
+                updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), TensorStats.DistanceNorm(p, _snapshot[i]),
+                    obs?.WeightNorm ?? TensorStats.Norm(_snapshot[i]), p.requires_grad, obs?.HasGradient ?? false));
+            }
+            DisposeSnapshot();
+        }
+        var step = new StepObservations
+        {
+            Step = Step,
+            Sampled = _probe.Sampled,
+            Loss = _loss,
+            Activations = acts,
+            ActivationGradients = grads,
+            Parameters = _paramObs,
+            Updates = updates,
+            ModulesThatRan = entered.Keys.ToHashSet(),
+            GlobalGradNorm = _globalNorm,
+        };
+        History.Add(step);
+        LastStep = step;
+        bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || _loss is { } l && !double.IsFinite(l);
+        // A backward pass that went non-finite from a finite forward: watch activation gradients next step to name the module.
+        _probe.WatchGradients = (_options.Probes & ProbeKinds.NonFinite) != 0 &&
+            acts.All(a => a.NonFinite == 0) && _paramObs.Any(p => p.GradNonFinite > 0) && grads.Count == 0;
+        foreach (var d in _detectors)
+            foreach (var f in d.Detect(step, History, _options.Thresholds))
+                Raise(f);
+        if (_anomalyOn) DisarmAnomaly();
+        if (nonFinite && _options.Anomaly) _anomalyArmed = true;
+    }
+
+    /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
+    private bool GradientsFinite()
+    {
+        foreach (var (_, _, p) in _params)
+        {
+            var g = p.grad;
+            if (g is not null && !g.IsInvalid && !double.IsFinite(TensorStats.Sum(g))) return false;
+        }
+        return true;
+    }
+
+    private void DisarmAnomaly()
+    {
+        if (_anomalyOn) autograd.set_detect_anomaly(false);
+        _anomalyOn = false;
+        _anomalyArmed = false;
+    }
+
+    private List<ParameterObservation> ObserveParameters(Dictionary<string, int> entered)
+    {
+        var list = new List<ParameterObservation>(_params.Count);
+        foreach (var (name, module, p) in _params)
+        {
+            var g = p.grad;
+            bool has = g is not null && !g.IsInvalid;
+            var stats = has ? TensorStats.Gradient(g!) : default;
+            list.Add(new ParameterObservation
+            {
+                Step = Step, Name = name, Module = module,
+                ExecutionOrder = entered.TryGetValue(module, out var o) ? o : int.MaxValue,
+                Rank = (int)p.dim(), Elements = p.numel(), RequiresGrad = p.requires_grad, HasGradient = has,
+                GradNorm = stats.Norm, GradMeanAbs = stats.MeanAbs, GradZeroFraction = stats.ZeroFraction, GradNonFinite = stats.NonFinite,
+                WeightNorm = TensorStats.Norm(p),
+            });
+        }
+        return list;
+    }
+
+    private void StaticChecks(optim.Optimizer? optimizer)
+    {
+        if (optimizer is not null)
+        {
+            var inOptimizer = optimizer.parameters().Select(ParamKeys.Identity).ToHashSet();
+            var missing = _params.Where(p => p.P.requires_grad && !inOptimizer.Contains(ParamKeys.Identity(p.P))).ToList();
+            if (missing.Count > 0)
+                Raise(Finding.Create(TrainingCodes.NotInOptimizer, missing[0].Module,
+                    $"{missing.Count} trainable parameter(s) are not in the optimizer and will never change: {string.Join(", ", missing.Take(8).Select(m => m.Name))}{(missing.Count > 8 ? ", …" : "")}.",
+                    "Create the optimizer after the model is complete, from `model.parameters()` (e.g. `optim.Adam(model.parameters(), lr)`), " +
+                    "or add a param group for the missing modules; layers created after the optimizer or held in plain C# lists (not registered) are the usual cause.",
+                    new Dictionary<string, string> { ["missing"] = missing.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ["parameters"] = string.Join(", ", missing.Select(m => m.Name)) }));
+        }
+        foreach (var n in _tree.Nodes.Where(n => NativeInternals.Contains(n.TypeName)))
+            Raise(Finding.Create(FindingCodes.OpaqueModule, n.DisplayPath,
+                $"{n.DisplayPath} ({n.TypeName}) runs its internals in native code: TorchDoctor watches its output, its gradient and its parameters, but not its gates or sub-layers one by one.",
+                "Nothing to fix; for per-gate statistics, build the cell from Linear layers."));
+        foreach (var n in _tree.Nodes.Where(n => n.Module is jit.ScriptModule && n.Children.Count > 0 && n.Parent?.Module is not jit.ScriptModule))
+            Raise(Finding.Create(FindingCodes.OpaqueModule, n.DisplayPath,
+                $"{n.DisplayPath} is TorchScript: its children run inside TorchScript and are not observed one by one.",
+                "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
+    }
+
+    private void Raise(Finding f)
+    {
+        if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
+        var key = (f.Code, f.Module);
+        _counts[key] = _counts.GetValueOrDefault(key) + 1;
+        if (_counts[key] > 1) return;
+        _findings.Add(f);
+        FindingRaised?.Invoke(this, f);
+    }
+
+    private void DisposeSnapshot()
+    {
+        if (_snapshot is null) return;
+        foreach (var t in _snapshot) t.Dispose();
+        _snapshot = null;
+    }
+
+    /// <summary>Removes every hook and frees the weight copies.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _hooks.Dispose();
+        DisposeSnapshot();
+        if (_anomalyOn) autograd.set_detect_anomaly(false);
+    }
+}
