@@ -18,16 +18,21 @@ public sealed record DetectorThresholds
     public double ExplodingLoss { get; init; } = 1e3;
     /// <summary>Exploding: global gradient norm above this multiple of its window median (TorchDoctor; needs 5 samples).</summary>
     public double GradNormGrowth { get; init; } = 10;
+    /// <summary>Exploding: a global gradient norm at or above this (TorchDoctor; healthy nets here stay below ~50).</summary>
+    public double ExplodingGradNorm { get; init; } = 1e4;
     /// <summary>Dead ReLU: fraction of outputs ≤ 0, averaged over the window (DeepDiagnosis).</summary>
     public double DeadReluFraction { get; init; } = 0.7;
     /// <summary>Saturation: fraction of pre-activations beyond <see cref="SaturationLimit"/> (issue spec; a sigmoid's slope at 5 is 0.0066).</summary>
     public double SaturationFraction { get; init; } = 0.5;
     /// <summary>Saturation: the pre-activation magnitude that counts as saturated.</summary>
     public double SaturationLimit { get; init; } = 5;
-    /// <summary>Update ratio above this per step is too high (rule of thumb ~1e-3, Karpathy's CS231n notes).</summary>
-    public double UpdateRatioHigh { get; init; } = 1e-2;
+    /// <summary>Update ratio above this per step is too high. A healthy ratio is ~1e-3 (Karpathy, CS231n notes); the
+    /// issue asks for "far above 1e-2": 5e-2, since healthy SGD/Adam runs measured here reach 1–2e-2 (docs/detectors.md).</summary>
+    public double UpdateRatioHigh { get; init; } = 5e-2;
     /// <summary>Update ratio below this per step (and above 0) is too low.</summary>
     public double UpdateRatioLow { get; init; } = 1e-5;
     /// <summary>Conditions on gradients, activations and updates must hold at this many consecutive sampled steps.</summary>
     public int Persistence { get; init; } = 3;
+    /// <summary>Update-ratio rules ignore the first steps, while the optimizer's moments settle (Adam's first steps move every weight by ~lr).</summary>
+    public int UpdateRatioWarmupSteps { get; init; } = 100;
 }

@@ -28,7 +28,8 @@ public sealed class GradientFlowDetector : ITrainingDetector
         if (step.Sampled && step.Parameters.Count > 0)
         {
             var recent = history.GradientProfiles.Latest(t.Persistence).Select(Profile).ToList();
-            if (recent.Count >= t.Persistence && recent.All(p => p.Count >= 2))
+            // Non-finite gradients belong to the NaN/Inf detectors; all-zero gradients to dead units.
+            if (recent.Count >= t.Persistence && recent.All(p => p.Count >= 2 && p.All(l => double.IsFinite(l.Norm)) && p[^1].Norm > 0))
             {
                 var now = recent[^1];
                 if (recent.All(p => IsVanishing(p, t)))
@@ -41,10 +42,15 @@ public sealed class GradientFlowDetector : ITrainingDetector
                 var med = Median(history.GlobalGradNorms.Items().Take(history.GlobalGradNorms.Count - 1).Select(x => x.Norm));
                 if (med > 0 && g > t.GradNormGrowth * med)
                     findings.Add(Exploding(step.Step, Profile(step.Parameters), history, $"the global gradient norm jumped to {F(g)}, {F(g / med)}× its recent median {F(med)}"));
+                else if (med > 0 && g >= t.ExplodingGradNorm)
+                    findings.Add(Exploding(step.Step, Profile(step.Parameters), history, $"the global gradient norm is {F(g)} (≥ {F(t.ExplodingGradNorm)})"));
             }
         }
         if (step.Loss is { } loss && double.IsFinite(loss) && loss >= t.ExplodingLoss && findings.Count == 0)
-            findings.Add(Exploding(step.Step, Profile(step.Parameters), history, $"the loss reached {F(loss)} (≥ {F(t.ExplodingLoss)})"));
+        {
+            var profile = Profile(step.Parameters.Count > 0 ? step.Parameters : history.GradientProfiles.Count > 0 ? history.GradientProfiles.Last : []);
+            findings.Add(Exploding(step.Step, profile, history, $"the loss reached {F(loss)} (≥ {F(t.ExplodingLoss)})"));
+        }
         return findings;
     }
 
@@ -52,7 +58,7 @@ public sealed class GradientFlowDetector : ITrainingDetector
         => p[^1].Norm > 0 ? p[0].Norm / p[^1].Norm : double.PositiveInfinity;
 
     private static bool IsVanishing(List<(string Module, double Norm, double MeanAbs)> p, DetectorThresholds t)
-        => (Ratio(p) < t.VanishingRatio && p[0].Norm < t.VanishingFirstNorm) || p.Any(l => l.MeanAbs < t.VanishingMeanAbs);
+        => p[0].Norm > 0 && ((Ratio(p) < t.VanishingRatio && p[0].Norm < t.VanishingFirstNorm) || p.Any(l => l.MeanAbs > 0 && l.MeanAbs < t.VanishingMeanAbs));
 
     private static Finding Vanishing(long step, List<(string Module, double Norm, double MeanAbs)> p, DetectorThresholds t)
     {
@@ -83,8 +89,10 @@ public sealed class GradientFlowDetector : ITrainingDetector
     {
         var healthy = history.GlobalGradNorms.Items().Select(x => x.Norm).Where(double.IsFinite).ToList();
         var med = Median(healthy);
-        double maxNorm = double.IsFinite(med) && med > 0 ? Math.Max(med, 1e-3) : 1.0;
-        var worst = p.Count > 0 ? p.MaxBy(l => l.Norm) : default;
+        // Clip near the smallest norm seen (the calmest point of the window), within the usual 0.1–5 range.
+        double maxNorm = healthy.Count > 0 ? Math.Clamp(healthy.Min(), 0.1, 5) : 1.0;
+        maxNorm = double.Parse(maxNorm.ToString("G2", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
+        var worst = p.Count > 0 ? p.Where(l => double.IsFinite(l.Norm)).DefaultIfEmpty(p[0]).MaxBy(l => l.Norm) : default;
         var evidence = new Dictionary<string, string> { ["why"] = why };
         if (p.Count > 0)
         {
@@ -96,7 +104,7 @@ public sealed class GradientFlowDetector : ITrainingDetector
         return Finding.Create(TrainingCodes.ExplodingGradients, p.Count > 0 ? worst.Module : null,
             $"Gradients are exploding: {why}.",
             $"Clip the gradient norm before optimizer.step(): `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm: {F(maxNorm)})` " +
-            "(the window's median norm; TorchDoctor's GradientClipper reports how often it clips); lower the learning rate (e.g. ÷10); " +
+            "(near the smallest norm measured in the window; GradientClipper reports how often it clips and the norm distribution); lower the learning rate (e.g. ÷10); " +
             "add normalisation layers; initialise with `init.kaiming_normal_`/`xavier_uniform_` instead of large weights.",
             evidence, step);
     }

@@ -16,6 +16,8 @@ public sealed class NonFiniteDetector : ITrainingDetector
     public static string GuessOperation(ActivationObservation a)
     {
         bool zeros = a.InputZeros is > 0;
+        double magnitude = Math.Max(Math.Abs(a.InputMin ?? 0), Math.Abs(a.InputMax ?? 0));
+        if (magnitude > 1e15) return $"overflow: its input already reaches {F(magnitude)}, so sums of products exceed the float range (exploding activations)";
         if (a.NegInf > 0 && zeros && a.InputMin >= 0) return "log of 0 (log(0) = -inf)";
         if (a.NaN > 0 && a.InputMin < 0 && a.PosInf == 0 && a.NegInf == 0) return "log or sqrt of a negative value (gives NaN)";
         if (a.PosInf > 0 && a.InputMax > 80) return "overflow: exp/pow of a large value";
@@ -29,13 +31,15 @@ public sealed class NonFiniteDetector : ITrainingDetector
     public IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds t)
     {
         var bad = step.Activations.Where(a => a.NonFinite > 0).OrderBy(a => a.ExitOrder).ToList();
-        var origin = bad.FirstOrDefault(a => a.InputNonFinite == 0);
+        var origin = bad.FirstOrDefault(a => a.InputNonFinite == 0 && !a.ParametersNonFinite);
         if (origin is not null)
         {
             var op = GuessOperation(origin);
             yield return Finding.Create(TrainingCodes.NonFiniteForward, origin.Module,
                 $"{origin.Module} ({origin.ModuleType}) produced {origin.NonFinite:N0} non-finite values from finite inputs at step {step.Step}: likely {op}.",
-                op.StartsWith("log", StringComparison.Ordinal)
+                op.StartsWith("overflow: its input", StringComparison.Ordinal)
+                    ? "The activations explode before this layer: fix the exploding-gradients/weights finding (initialisation, learning rate, gradient clipping, normalisation layers)."
+                    : op.StartsWith("log", StringComparison.Ordinal)
                     ? "Keep the argument positive: `torch.log(x + 1e-6)` or `torch.log(x.clamp_min(1e-6))` (or `log1p` for log(1 + x)); use `log_softmax` instead of `log(softmax(x))`."
                     : op.StartsWith("division", StringComparison.Ordinal) || op.StartsWith("0/0", StringComparison.Ordinal)
                         ? "Guard the denominator: `x / (d + 1e-6)` or `d.clamp_min(1e-6)`."
@@ -48,9 +52,8 @@ public sealed class NonFiniteDetector : ITrainingDetector
                     ["modules downstream with non-finite output"] = (bad.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 }, step.Step);
         }
-        else if (bad.Count > 0)
+        else if (bad.Count > 0 && bad[0] is { ParametersNonFinite: false, InputNonFinite: > 0 } first)
         {
-            var first = bad[0];
             yield return Finding.Create(TrainingCodes.NonFiniteForward, first.Module,
                 $"The input of {first.Module} ({first.ModuleType}), the first module to run, already holds {first.InputNonFinite:N0} non-finite values at step {step.Step}: the data batch contains NaN/Inf.",
                 "Check the data: `torchdoctor check-data` finds NaN samples with their indices; drop or impute them before training.",
@@ -74,11 +77,17 @@ public sealed class NonFiniteDetector : ITrainingDetector
         }
 
         if (step.Loss is { } loss && !double.IsFinite(loss))
-            yield return Finding.Create(TrainingCodes.NonFiniteLoss, origin?.Module,
-                $"The loss is {(double.IsNaN(loss) ? "NaN" : "infinite")} at step {step.Step}" + (origin is null ? "." : $"; the non-finite values start at {origin.Module}."),
-                origin is null
+        {
+            var poisoned = bad.FirstOrDefault(a => a.ParametersNonFinite);
+            yield return Finding.Create(TrainingCodes.NonFiniteLoss, origin?.Module ?? poisoned?.Module,
+                $"The loss is {(double.IsNaN(loss) ? "NaN" : "infinite")} at step {step.Step}" +
+                (origin is not null ? $"; the non-finite values start at {origin.Module}." :
+                 poisoned is not null ? $"; the weights of {poisoned.Module} are already non-finite (an earlier update wrote NaN/Inf into them)." : "."),
+                origin is null && poisoned is null
                     ? "Check the loss inputs: use `cross_entropy` on logits (not log of softmax), `BCEWithLogitsLoss` instead of sigmoid + BCE, and targets in range."
-                    : $"Fix the origin first (see the nonfinite-forward finding for {origin.Module}).",
+                    : origin is not null ? $"Fix the origin first (see the nonfinite-forward finding for {origin.Module})."
+                    : "Find the step where the gradients first went non-finite or exploded (earlier findings) and fix that; clip gradients and lower the learning rate.",
                 new Dictionary<string, string> { ["loss"] = loss.ToString(System.Globalization.CultureInfo.InvariantCulture) }, step.Step);
+        }
     }
 }

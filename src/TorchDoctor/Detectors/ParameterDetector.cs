@@ -16,6 +16,11 @@ public sealed class ParameterDetector : ITrainingDetector
     public IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds t)
     {
         if (!step.Sampled) yield break;
+        // Layers whose gradient is tiny next to the output layer's: slow or zero updates there are the
+        // vanishing-gradient finding's business, not the learning rate's.
+        var profile = GradientFlowDetector.Profile(step.Parameters);
+        double lastNorm = profile.Count > 0 ? profile[^1].Norm : 0;
+        bool Vanishing(string module) => lastNorm > 0 && profile.Any(l => l.Module == module && l.Norm / lastNorm < 100 * t.VanishingRatio);
         foreach (var name in step.Updates.Select(u => u.Name))
         {
             var w = history.Updates(name);
@@ -23,7 +28,7 @@ public sealed class ParameterDetector : ITrainingDetector
             var recent = w.Latest(t.Persistence).ToList();
             var last = recent[^1];
             if (!last.RequiresGrad) continue;
-            if (recent.All(u => u.HasGradient && u.UpdateNorm == 0))
+            if (recent.All(u => u.HasGradient && u.GradNorm > 0 && u.UpdateNorm == 0) && !Vanishing(last.Module))
             {
                 yield return Finding.Create(TrainingCodes.FrozenParameter, last.Module,
                     $"{name} receives gradients but did not change at {recent.Count} sampled steps in a row.",
@@ -32,15 +37,17 @@ public sealed class ParameterDetector : ITrainingDetector
                     new Dictionary<string, string> { ["‖Δw‖"] = "0", ["‖w‖"] = F(last.WeightNorm), ["steps"] = string.Join(", ", recent.Select(u => u.Step)) }, step.Step);
                 continue;
             }
-            if (last.Rank < 2 || recent.Any(u => !u.HasGradient)) continue;
-            var all = w.Items().Where(u => u.HasGradient).Select(u => u.Ratio).ToList();
+            if (last.Rank < 2 || recent.Any(u => !u.HasGradient) || step.Step < t.UpdateRatioWarmupSteps) continue;
+            recent = recent.Where(u => u.Step >= t.UpdateRatioWarmupSteps).ToList();
+            if (recent.Count < t.Persistence) continue;
+            var all = w.Items().Where(u => u.HasGradient && u.Step >= t.UpdateRatioWarmupSteps).Select(u => u.Ratio).ToList();
             var med = Median(all);
             if (recent.All(u => u.Ratio > t.UpdateRatioHigh))
                 yield return Finding.Create(TrainingCodes.UpdateRatioHigh, last.Module,
                     $"{name} changes by {F(med)} of its norm per step (median over {all.Count} sampled steps), above {F(t.UpdateRatioHigh)}: the learning rate is too high for this layer.",
                     $"Lower the learning rate (a ratio near 1e-3 is healthy: try lr × {F(1e-3 / med)}), or give this layer its own param group with a smaller lr; add warmup.",
                     new Dictionary<string, string> { ["median ‖Δw‖/‖w‖"] = F(med), ["latest"] = F(last.Ratio), ["‖w‖"] = F(last.WeightNorm) }, step.Step);
-            else if (recent.All(u => u.Ratio > 0 && u.Ratio < t.UpdateRatioLow))
+            else if (recent.All(u => u.Ratio > 0 && u.Ratio < t.UpdateRatioLow) && !Vanishing(last.Module))
                 yield return Finding.Create(TrainingCodes.UpdateRatioLow, last.Module,
                     $"{name} changes by only {F(med)} of its norm per step (median over {all.Count} sampled steps), below {F(t.UpdateRatioLow)}: it barely learns.",
                     $"Raise the learning rate (a ratio near 1e-3 is healthy: try lr × {F(Math.Min(1e3, 1e-3 / med))}), or check for vanishing gradients and weight decay that cancels the updates.",

@@ -44,6 +44,9 @@ public sealed record ActivationObservation
     public double? InputMax { get; init; }
     /// <summary>Exact zeros in the input, when non-finite output was seen.</summary>
     public long? InputZeros { get; init; }
+    /// <summary>True when the module's own parameters hold NaN/Inf (checked when its output is non-finite): then
+    /// it is not an origin, an earlier update poisoned it.</summary>
+    public bool ParametersNonFinite { get; init; }
     /// <summary>True when only the cheap finiteness check ran (not a sampled step).</summary>
     public bool FinitenessOnly { get; init; }
 }
@@ -96,7 +99,8 @@ public sealed record ParameterObservation
 /// <param name="WeightNorm">‖w‖ before the step.</param>
 /// <param name="RequiresGrad">Whether it requires a gradient.</param>
 /// <param name="HasGradient">Whether it had a gradient at this step.</param>
-public sealed record UpdateObservation(long Step, string Name, string Module, int Rank, double UpdateNorm, double WeightNorm, bool RequiresGrad, bool HasGradient)
+/// <param name="GradNorm">‖g‖ at this step (0 without a gradient).</param>
+public sealed record UpdateObservation(long Step, string Name, string Module, int Rank, double UpdateNorm, double WeightNorm, bool RequiresGrad, bool HasGradient, double GradNorm = 0)
 {
     /// <summary>‖Δw‖ / ‖w‖ (0 when both are 0).</summary>
     public double Ratio => WeightNorm > 0 ? UpdateNorm / WeightNorm : UpdateNorm > 0 ? double.PositiveInfinity : 0;

@@ -151,7 +151,8 @@ internal sealed class TrainingProbe : IForwardObserver
         if (nonFinite > 0)
         {
             var (nan, pos, neg) = TensorStats.NonFiniteCounts(t);
-            o = o with { NaN = nan, PosInf = pos, NegInf = neg };
+            bool poisoned = _tree.Nodes.FirstOrDefault(n => n.Path == path)?.DirectParameters.Any(p => !double.IsFinite(TensorStats.Sum(p.Parameter))) ?? false;
+            o = o with { NaN = nan, PosInf = pos, NegInf = neg, ParametersNonFinite = poisoned };
             if (firstInput is not null)
             {
                 var (imin, imax, izeros) = TensorStats.FiniteRange(firstInput);

@@ -124,6 +124,8 @@ public sealed class Doctor : IDisposable
     public event EventHandler<Finding>? FindingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
     public TrainingHistory History { get; }
+    /// <summary>The first step whose loss was NaN/Inf, or null. From then on only the first non-finite origin is reported.</summary>
+    public long? DivergedAt { get; private set; }
     /// <summary>The last completed step's observations.</summary>
     public StepObservations? LastStep { get; private set; }
 
@@ -215,7 +217,7 @@ public sealed class Doctor : IDisposable
                 var (name, module, p) = _params[i];
                 var obs = _paramObs.FirstOrDefault(o => o.Name == name);
                 updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), TensorStats.DistanceNorm(p, _snapshot[i]),
-                    obs?.WeightNorm ?? TensorStats.Norm(_snapshot[i]), p.requires_grad, obs?.HasGradient ?? false));
+                    obs?.WeightNorm ?? TensorStats.Norm(_snapshot[i]), p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
             }
             DisposeSnapshot();
         }
@@ -237,9 +239,17 @@ public sealed class Doctor : IDisposable
         // A backward pass that went non-finite from a finite forward: watch activation gradients next step to name the module.
         _probe.WatchGradients = (_options.Probes & ProbeKinds.NonFinite) != 0 &&
             acts.All(a => a.NonFinite == 0) && _paramObs.Any(p => p.GradNonFinite > 0) && grads.Count == 0;
-        foreach (var d in _detectors)
-            foreach (var f in d.Detect(step, History, _options.Thresholds))
-                Raise(f);
+        // Once the loss is non-finite the run has diverged: every other statistic is garbage from then on,
+        // so only the NaN/Inf detector keeps running (to report the origin), and it reports once.
+        bool divergedBefore = DivergedAt is not null;
+        if (_loss is { } lossNow && !double.IsFinite(lossNow)) DivergedAt ??= Step;
+        if (!divergedBefore)
+            foreach (var d in _detectors)
+            {
+                if (DivergedAt is not null && d is not NonFiniteDetector) continue;
+                foreach (var f in d.Detect(step, History, _options.Thresholds))
+                    Raise(f);
+            }
         if (_anomalyOn) DisarmAnomaly();
         if (nonFinite && _options.Anomaly) _anomalyArmed = true;
     }
