@@ -12,6 +12,9 @@ namespace TorchDoctor.Detectors;
 /// </summary>
 public sealed class NonFiniteDetector : ITrainingDetector
 {
+    /// <summary>Evidence key present when activation gradients located the backward origin precisely.</summary>
+    public const string LastFiniteKey = "last finite output gradient (backward order)";
+
     /// <summary>The likely operation behind a non-finite output, from its NaN/±Inf counts and its input's range.</summary>
     public static string GuessOperation(ActivationObservation a)
     {
@@ -61,16 +64,24 @@ public sealed class NonFiniteDetector : ITrainingDetector
         }
 
         bool forwardFinite = bad.Count == 0;
-        var grads = step.ActivationGradients.Where(g => g.NonFinite > 0).OrderBy(g => g.BackwardOrder).ToList();
+        var allGrads = step.ActivationGradients.OrderBy(g => g.BackwardOrder).ToList();
+        var grads = allGrads.Where(g => g.NonFinite > 0).ToList();
         var badParams = step.Parameters.Where(p => p.GradNonFinite > 0).OrderByDescending(p => p.ExecutionOrder).ToList();
         if (forwardFinite && step.Loss is { } l0 && double.IsFinite(l0) && (grads.Count > 0 || badParams.Count > 0))
         {
-            var where = grads.Count > 0 ? grads[0].Module : badParams[0].Module;
+            // The gradient of a module's output is finite, the next one backward reaches is not: the backward of the
+            // module between them (the consumer of that output) made it.
+            var before = grads.Count > 0 ? allGrads.LastOrDefault(g => g.BackwardOrder < grads[0].BackwardOrder && g.NonFinite == 0) : null;
+            var where = before?.Module ?? (grads.Count > 0 ? grads[0].Module : badParams[0].Module);
             var evidence = new Dictionary<string, string>();
-            if (grads.Count > 0) evidence["first module with a non-finite incoming gradient"] = $"{grads[0].Module} ({grads[0].NonFinite:N0} values)";
+            if (grads.Count > 0) evidence["first module whose output gradient is non-finite"] = $"{grads[0].Module} ({grads[0].NonFinite:N0} values)";
+            if (before is not null) evidence[LastFiniteKey] = $"{before.Module} (norm {F(before.Norm)})";
             if (badParams.Count > 0) evidence["first parameter with a non-finite gradient"] = $"{badParams[0].Name} ({badParams[0].GradNonFinite:N0} values)";
             yield return Finding.Create(TrainingCodes.NonFiniteBackward, where,
-                $"The forward pass and the loss were finite at step {step.Step}, but the backward pass produced NaN/Inf, first at {where}.",
+                before is not null
+                    ? $"The forward pass and the loss were finite at step {step.Step}, but the backward pass produced NaN/Inf in the backward of {where}: the gradient at its output is finite, the gradient it passes on to {grads[0].Module} is not."
+                    : $"The forward pass and the loss were finite at step {step.Step}, but the backward pass produced NaN/Inf, first at {where}" +
+                      (grads.Count == 0 ? " (the first parameter, in backward order, with a non-finite gradient; activation gradients are watched from the next step to narrow it down)." : "."),
                 "An operation with an infinite derivative at the values it saw is the usual cause: sqrt or pow(x, <1) at 0, log near 0, division by a tiny number, norm of a zero vector. " +
                 "Add an epsilon (`(x + 1e-12).sqrt()`), or enable DoctorOptions.Anomaly to get libtorch's name for the failing backward function.",
                 evidence, step.Step);

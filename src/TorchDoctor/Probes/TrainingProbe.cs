@@ -118,7 +118,7 @@ internal sealed class TrainingProbe : IForwardObserver
 
         bool wrap = t.requires_grad && torch.is_grad_enabled() &&
                     ((Sampled && (_kinds & ProbeKinds.ActivationGradients) != 0) || WatchGradients);
-        return wrap ? GradientProbe.apply(t, new GradientProbe.Target(this, path, Sampled)) : null;
+        return wrap ? GradientProbe.apply(t, new GradientProbe.Target(this, path, Sampled || WatchGradients)) : null;
     }
 
     private void Record(ActivationObservation o)
@@ -167,7 +167,7 @@ internal sealed class TrainingProbe : IForwardObserver
     {
         double norm;
         long nonFinite;
-        if (sampled)
+        if (sampled || WatchGradients)
         {
             var g = TensorStats.Gradient(grad);
             norm = g.Norm;

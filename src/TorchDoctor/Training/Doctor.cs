@@ -87,6 +87,7 @@ public sealed class Doctor : IDisposable
     private bool _anomalyArmed;
     private bool _anomalyOn;
     private bool _disposed;
+    private Finding? _pendingBackward;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -119,7 +120,7 @@ public sealed class Doctor : IDisposable
     /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
-    public int Occurrences(Finding f) => _counts.GetValueOrDefault((f.Code, f.Module));
+    public int Occurrences(Finding f) => _counts.GetValueOrDefault(OncePerRun.Contains(f.Code) ? (f.Code, null) : (f.Code, f.Module));
     /// <summary>Raised for each new (code, module).</summary>
     public event EventHandler<Finding>? FindingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
@@ -235,23 +236,44 @@ public sealed class Doctor : IDisposable
         };
         History.Add(step);
         LastStep = step;
-        bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || _loss is { } l && !double.IsFinite(l);
+        bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || _paramObs.Any(p => p.GradNonFinite > 0) ||
+                         _loss is { } l && !double.IsFinite(l);
         // A backward pass that went non-finite from a finite forward: watch activation gradients next step to name the module.
         _probe.WatchGradients = (_options.Probes & ProbeKinds.NonFinite) != 0 &&
-            acts.All(a => a.NonFinite == 0) && _paramObs.Any(p => p.GradNonFinite > 0) && grads.Count == 0;
+            acts.All(a => a.NonFinite == 0) && _paramObs.Any(p => p.GradNonFinite > 0) && !grads.Any(g => g.NonFinite > 0);
         // Once the loss is non-finite the run has diverged: every other statistic is garbage from then on,
         // so only the NaN/Inf detector keeps running (to report the origin), and it reports once.
         bool divergedBefore = DivergedAt is not null;
         if (_loss is { } lossNow && !double.IsFinite(lossNow)) DivergedAt ??= Step;
+        var found = new List<Finding>();
         if (!divergedBefore)
             foreach (var d in _detectors)
             {
                 if (DivergedAt is not null && d is not NonFiniteDetector) continue;
-                foreach (var f in d.Detect(step, History, _options.Thresholds))
-                    Raise(f);
+                found.AddRange(d.Detect(step, History, _options.Thresholds));
             }
+        // A backward origin found from parameter gradients alone is held for one step, in which activation
+        // gradients are watched: the precise one (naming the module whose backward made NaN/Inf) replaces it.
+        var backward = found.FirstOrDefault(f => f.Code == TrainingCodes.NonFiniteBackward.Code);
+        if (_pendingBackward is not null)
+        {
+            if (backward is null) Raise(_pendingBackward);
+            _pendingBackward = null;
+        }
+        foreach (var f in found)
+        {
+            if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
+                (_options.Probes & ProbeKinds.NonFinite) != 0 && !_probe.Sampled)
+            {
+                _pendingBackward = f;
+                continue;
+            }
+            Raise(f);
+        }
         if (_anomalyOn) DisarmAnomaly();
-        if (nonFinite && _options.Anomaly) _anomalyArmed = true;
+        // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
+        if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
+            _anomalyArmed = true;
     }
 
     /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
@@ -315,10 +337,16 @@ public sealed class Doctor : IDisposable
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
 
+    private static readonly HashSet<string> OncePerRun =
+        [TrainingCodes.NonFiniteForward.Code, TrainingCodes.NonFiniteBackward.Code, TrainingCodes.NonFiniteLoss.Code, TrainingCodes.AnomalyTrace.Code];
+
+    private bool HasCode(string code) => _findings.Any(x => x.Code == code);
+
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
-        var key = (f.Code, f.Module);
+        // The first NaN/Inf origin is the one to fix; later ones are its consequences.
+        var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
         if (_counts[key] > 1) return;
         _findings.Add(f);
