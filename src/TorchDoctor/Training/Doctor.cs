@@ -85,7 +85,8 @@ public sealed class Doctor : IDisposable
     private double? _globalNorm;
     private bool _inStep;
     private bool _anomalyArmed;
-    private bool _anomalyOn;
+    private AnomalyMode? _anomaly;
+    private bool _anomalyOn => _anomaly is not null;
     private bool _disposed;
     private Finding? _pendingBackward;
 
@@ -142,10 +143,7 @@ public sealed class Doctor : IDisposable
         _globalNorm = null;
         _probe.Begin(Step, Step % _options.SampleInterval == 0);
         if (_anomalyArmed && !_anomalyOn)
-        {
-            autograd.set_detect_anomaly(true);
-            _anomalyOn = true;
-        }
+            _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
     }
 
     /// <summary>
@@ -289,8 +287,8 @@ public sealed class Doctor : IDisposable
 
     private void DisarmAnomaly()
     {
-        if (_anomalyOn) autograd.set_detect_anomaly(false);
-        _anomalyOn = false;
+        _anomaly?.Dispose();
+        _anomaly = null;
         _anomalyArmed = false;
     }
 
@@ -367,6 +365,6 @@ public sealed class Doctor : IDisposable
         _disposed = true;
         _hooks.Dispose();
         DisposeSnapshot();
-        if (_anomalyOn) autograd.set_detect_anomaly(false);
+        DisarmAnomaly();
     }
 }
