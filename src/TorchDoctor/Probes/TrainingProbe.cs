@@ -24,7 +24,9 @@ public enum ProbeKinds
     /// gradients, to name where the first NaN/Inf appears; after a non-finite backward pass, activation
     /// gradients are watched at the next step to name the module.</summary>
     NonFinite = 16,
-    /// <summary>Everything.</summary>
+    /// <summary>The default: every sampled probe; the every-step NaN/Inf watch switches itself on at the first non-finite loss.</summary>
+    Default = Activations | ActivationGradients | ParameterGradients | Updates,
+    /// <summary>Everything, including the every-step NaN/Inf watch from the first step.</summary>
     All = Activations | ActivationGradients | ParameterGradients | Updates | NonFinite,
 }
 
@@ -40,7 +42,7 @@ internal sealed class TrainingProbe : IForwardObserver
     private static readonly HashSet<string> Squashing = ["Sigmoid", "Tanh"];
 
     private readonly ModuleTree _tree;
-    private readonly ProbeKinds _kinds;
+    private ProbeKinds _kinds;
     private readonly double _saturationLimit;
     private readonly Lock _gate = new();
     private readonly List<ActivationObservation> _activations = [];
@@ -55,6 +57,12 @@ internal sealed class TrainingProbe : IForwardObserver
         _kinds = kinds;
         _saturationLimit = saturationLimit;
     }
+
+    /// <summary>Probes in force.</summary>
+    public ProbeKinds Kinds => _kinds;
+
+    /// <summary>Turns on the every-step NaN/Inf watch (after a non-finite loss was seen without it).</summary>
+    public void EnableNonFiniteWatch() => _kinds |= ProbeKinds.NonFinite;
 
     public long Step { get; private set; }
     public bool Sampled { get; private set; }

@@ -21,8 +21,11 @@ public sealed record DoctorOptions
     /// demo CNN and resnet18 (docs/overhead.md). Set 1 to monitor every step.
     /// </summary>
     public int SampleInterval { get; init; } = 50;
-    /// <summary>Which probes are on. Default: all.</summary>
-    public ProbeKinds Probes { get; init; } = ProbeKinds.All;
+    /// <summary>
+    /// Which probes are on. Default: <see cref="ProbeKinds.Default"/> (all sampled probes; the every-step NaN/Inf watch turns
+    /// itself on at the first non-finite loss). Use <see cref="ProbeKinds.All"/> when hunting a NaN from the first step.
+    /// </summary>
+    public ProbeKinds Probes { get; init; } = ProbeKinds.Default;
     /// <summary>Detector thresholds.</summary>
     public DetectorThresholds Thresholds { get; init; } = new();
     /// <summary>Finding codes or slugs never to report (e.g. <c>TD2010</c> or <c>update-ratio-low</c>).</summary>
@@ -157,7 +160,7 @@ public sealed class Doctor : IDisposable
         if (loss is not null && !loss.IsInvalid) _loss = loss.numel() == 1 ? TensorStats.Read(loss.detach())[0] : TensorStats.Sum(loss);
         var (_, grads, entered) = _probe.Take();
         bool nonFinite = _loss is { } l && !double.IsFinite(l) || grads.Any(g => g.NonFinite > 0) ||
-                         (_options.Probes & ProbeKinds.NonFinite) != 0 && !_probe.Sampled && !GradientsFinite();
+                         (_probe.Kinds & ProbeKinds.NonFinite) != 0 && !_probe.Sampled && !GradientsFinite();
         if (_probe.Sampled && (_options.Probes & ProbeKinds.ParameterGradients) != 0 || nonFinite)
             _paramObs = ObserveParameters(entered);
         if (_paramObs.Count > 0)
@@ -237,17 +240,21 @@ public sealed class Doctor : IDisposable
         bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || _paramObs.Any(p => p.GradNonFinite > 0) ||
                          _loss is { } l && !double.IsFinite(l);
         // A backward pass that went non-finite from a finite forward: watch activation gradients next step to name the module.
-        _probe.WatchGradients = (_options.Probes & ProbeKinds.NonFinite) != 0 &&
+        _probe.WatchGradients = (_probe.Kinds & ProbeKinds.NonFinite) != 0 &&
             acts.All(a => a.NonFinite == 0) && _paramObs.Any(p => p.GradNonFinite > 0) && !grads.Any(g => g.NonFinite > 0);
         // Once the loss is non-finite the run has diverged: every other statistic is garbage from then on,
         // so only the NaN/Inf detector keeps running (to report the origin), and it reports once.
         bool divergedBefore = DivergedAt is not null;
-        if (_loss is { } lossNow && !double.IsFinite(lossNow)) DivergedAt ??= Step;
+        if (_loss is { } lossNow && !double.IsFinite(lossNow))
+        {
+            DivergedAt ??= Step;
+            _probe.EnableNonFiniteWatch();   // if NaN recurs, the next step names where it starts
+        }
         var found = new List<Finding>();
-        if (!divergedBefore)
+        if (!divergedBefore || !HasCode(TrainingCodes.NonFiniteForward.Code) && !HasCode(TrainingCodes.NonFiniteBackward.Code))
             foreach (var d in _detectors)
             {
-                if (DivergedAt is not null && d is not NonFiniteDetector) continue;
+                if ((DivergedAt is not null && d is not NonFiniteDetector) || (divergedBefore && acts.Count == 0)) continue;
                 found.AddRange(d.Detect(step, History, _options.Thresholds));
             }
         // A backward origin found from parameter gradients alone is held for one step, in which activation
@@ -261,7 +268,7 @@ public sealed class Doctor : IDisposable
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
-                (_options.Probes & ProbeKinds.NonFinite) != 0 && !_probe.Sampled)
+                (_probe.Kinds & ProbeKinds.NonFinite) != 0 && !_probe.Sampled)
             {
                 _pendingBackward = f;
                 continue;

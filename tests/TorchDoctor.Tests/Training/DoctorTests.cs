@@ -222,3 +222,34 @@ public class DoctorTests
         Assert.Contains("clipped", clipper.ToString());
     }
 }
+
+public class NonFiniteEscalationTests
+{
+    [Fact]
+    public void Default_probes_find_the_nan_origin_one_step_after_the_first_nan_loss()
+    {
+        torch.manual_seed(0);
+        using var model = Sequential(("fc", Linear(8, 8)), ("relu", ReLU()), ("log", new LogFeatures(0)), ("head", Linear(8, 2)));
+        var opt = optim.SGD(model.parameters(), 0.01);
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000 });
+        doctor.BeginStep();   // step 0 (sampled) without data: the NaN steps below are unsampled
+        doctor.EndStep();
+        using var x = torch.rand(16, 8);
+        using var y = torch.randint(2, [16], dtype: ScalarType.Int64);
+        for (int i = 0; i < 3; i++)
+        {
+            doctor.BeginStep();
+            opt.zero_grad();
+            var loss = functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            doctor.AfterBackward(loss);
+            doctor.EndStep();   // no optimizer step: keep the weights finite so the NaN recurs from the same place
+        }
+        Assert.Equal(1, doctor.DivergedAt);
+        var loss0 = Assert.Single(doctor.Findings, f => f.Code == TrainingCodes.NonFiniteLoss.Code);
+        Assert.Equal(1, loss0.Step);
+        var origin = Assert.Single(doctor.Findings, f => f.Code == TrainingCodes.NonFiniteForward.Code);
+        Assert.Equal(("log", 2L), (origin.Module, origin.Step));
+        Assert.Contains("log of 0", origin.Message);
+    }
+}
