@@ -208,7 +208,8 @@ internal sealed class GradientProbe : autograd.SingleTensorFunction<GradientProb
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         ctx.save_data("target", vars[1]);
-        return ((Tensor)vars[0]).alias();
+        // detach(): same storage, not an autograd view, so in-place ops after the module (ResNet's relu_, +=) stay legal.
+        return ((Tensor)vars[0]).detach();
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)

@@ -253,3 +253,36 @@ public class NonFiniteEscalationTests
         Assert.Contains("log of 0", origin.Message);
     }
 }
+
+public class TorchVisionTrainingTests
+{
+    [Fact]
+    public void Resnet18_training_is_observed_layer_by_layer()
+    {
+        torch.manual_seed(4);
+        using var model = torchvision.models.resnet18(num_classes: 10);
+        var opt = optim.SGD(model.parameters(), 0.01);
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1 });
+        using var x = torch.rand(4, 3, 32, 32);
+        using var y = torch.randint(10, [4], dtype: ScalarType.Int64);
+        for (int i = 0; i < 2; i++)
+        {
+            doctor.BeginStep();
+            opt.zero_grad();
+            var loss = functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            doctor.AfterBackward(loss);
+            opt.step();
+            doctor.EndStep();
+        }
+        var step = doctor.LastStep!;
+        Assert.Contains(step.Activations, a => a.Module == "layer1.0.conv1" && a.ModuleType == "Conv2d" && a.Std > 0);
+        var relu = step.Activations.First(a => a.Module == "layer1.0.relu1");
+        Assert.InRange(relu.ZeroFraction!.Value, 0.01, 0.99);
+        Assert.Contains(step.ActivationGradients, g => g.Module == "fc" && g.Norm > 0);
+        Assert.Equal(62, step.Parameters.Count);
+        Assert.All(step.Parameters, p => Assert.True(p.HasGradient && double.IsFinite(p.GradNorm)));
+        Assert.Contains(step.Updates, u => u.Name == "conv1.weight" && u.Ratio > 0);
+        Assert.Equal(0, step.Parameters.Single(p => p.Name == "conv1.weight").ExecutionOrder == int.MaxValue ? 1 : 0);
+    }
+}
