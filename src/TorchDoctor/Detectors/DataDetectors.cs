@@ -139,14 +139,14 @@ public static class DataDetectors
             yield return Finding.Create(DataCodes.IntegerImages, where,
                 $"'{f.Name}' is {f.DType} (values {G(f.Min)}–{G(f.Max)}); a float model's first layer rejects {f.DType} input or computes on unscaled integers.",
                 "Convert once in GetTensor: `img.to(ScalarType.Float32)" + (scaled ? ".div(255)`" : "`") +
-                (scaled ? ", then " + NormalizeCall(means.Select(m => m / 255).ToList(), stds.Select(s => s / 255).ToList()) + "." : "."),
+                (scaled ? ", then " + (primary ? NormalizeCall(means.Select(m => m / 255).ToList(), stds.Select(s => s / 255).ToList()) : "the training split's Normalize values") + "." : "."),
                 stats);
         }
         else if (verdict == "raw 0-255")
             yield return Finding.Create(DataCodes.UnscaledPixels, where,
                 $"'{f.Name}' is {f.DType} with values {G(f.Min)}–{G(f.Max)} (mean {Join(means)}): raw 0–255 pixels were never scaled. Activations and gradients are ~255× too large.",
                 "Divide by 255 in GetTensor (`img.div(255)`), then normalise with " +
-                NormalizeCall(means.Select(m => m / 255).ToList(), stds.Select(s => s / 255).ToList()) + ".",
+                (primary ? NormalizeCall(means.Select(m => m / 255).ToList(), stds.Select(s => s / 255).ToList()) : "the training split's Normalize values") + ".",
                 stats);
         else if (verdict == "[0,1]" && primary)
             yield return Finding.Create(DataCodes.NotNormalized, where,
