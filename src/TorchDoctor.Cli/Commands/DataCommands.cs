@@ -124,7 +124,12 @@ public sealed partial class CliApp
     {
         if (!ReferenceEquals(Err, System.Console.Error) || System.Console.IsErrorRedirected)
             return run(options);
-        var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Error) });
+        var errConsole = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(System.Console.Error),
+            Ansi = AnsiSupport.Detect,
+            Interactive = InteractionSupport.Yes, // stderr is a terminal (checked above), whatever stdout is
+        });
         DataCheckReport? result = null;
         errConsole.Progress().AutoClear(true).HideCompleted(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
