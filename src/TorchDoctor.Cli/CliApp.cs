@@ -96,6 +96,7 @@ public sealed partial class CliApp
         root.Subcommands.Add(SummaryCommand());
         root.Subcommands.Add(ModelsCommand());
         root.Subcommands.Add(DemoCommand());
+        root.Subcommands.Add(CheckDataCommand());
         return root;
     }
 

@@ -1,0 +1,360 @@
+using System.Globalization;
+using TorchDoctor.Data;
+using TorchDoctor.Findings;
+
+namespace TorchDoctor.Detectors;
+
+/// <summary>
+/// Data rules (TD3xxx): pure functions from observations of data sets and loaders to findings. The same
+/// observations always give the same findings, so every rule is tested on synthetic observations.
+/// Thresholds are constants here, each with the reason for its value.
+/// </summary>
+public static class DataDetectors
+{
+    /// <summary>
+    /// Images whose finite values lie in [0, 255] with a maximum above this are called raw 0–255 pixels. 1.5 leaves
+    /// room for [0, 1] data with mild augmentation overshoot while any real 8-bit picture has pixels far above it.
+    /// </summary>
+    public const double RawPixelMaxThreshold = 1.5;
+
+    /// <summary>Per-channel |mean| at most this and std within [<see cref="NormalizedStdLow"/>, <see cref="NormalizedStdHigh"/>] counts as normalised.</summary>
+    public const double NormalizedMeanTolerance = 0.5;
+    /// <summary>Lower bound of a normalised channel's std.</summary>
+    public const double NormalizedStdLow = 0.5;
+    /// <summary>Upper bound of a normalised channel's std.</summary>
+    public const double NormalizedStdHigh = 2.0;
+
+    /// <summary>Largest/smallest class count above this is imbalanced (a warning): at 3:1 an unweighted loss already favours the big class visibly.</summary>
+    public const double ImbalanceRatio = 3.0;
+    /// <summary>Up to this ratio the classes are called balanced.</summary>
+    public const double BalancedRatio = 1.5;
+    /// <summary>Above this ratio the imbalance is called severe.</summary>
+    public const double SevereRatio = 10.0;
+    /// <summary>Class balance is judged only when the average class has at least this many samples (small random samples are noisy).</summary>
+    public const int MinSamplesPerClassForBalance = 20;
+
+    /// <summary>A batch is dominated by one label when that label makes up at least this share of it.</summary>
+    public const double DominatedBatchShare = 0.8;
+    /// <summary>
+    /// An unshuffled order is called sorted when its mean run of equal labels is at least this many times the
+    /// run expected of a random order with the same label frequencies (1 / (1 − Σp²)), and at least <see cref="MinSortedRun"/>.
+    /// </summary>
+    public const double SortedRunFactor = 4.0;
+    /// <summary>Shortest mean label run called sorted.</summary>
+    public const double MinSortedRun = 8.0;
+
+    /// <summary>Waiting for data at least this share of a step makes the loader the bottleneck (a warning): the model idles half the time.</summary>
+    public const double BottleneckWaitFraction = 0.5;
+    /// <summary>Waiting at least this share is reported as info.</summary>
+    public const double NoticeableWaitFraction = 0.2;
+
+    /// <summary>A last batch smaller than this share of the batch size is reported.</summary>
+    public const double SmallLastBatchShare = 0.25;
+
+    /// <summary>The verdict on an image field's value range: <c>raw 0-255</c>, <c>[0,1]</c>, <c>normalised</c>, <c>[-1,1]</c> or <c>other</c>.</summary>
+    public static string ImageVerdict(FieldObservation f)
+    {
+        if (f.Elements == 0) return "empty";
+        if (f.Min >= 0 && f.Max <= 255 && f.Max > RawPixelMaxThreshold) return "raw 0-255";
+        if (f.Min >= 0 && f.Max <= 1) return "[0,1]";
+        var means = f.ChannelMean.Count > 0 ? f.ChannelMean : [f.Mean];
+        var stds = f.ChannelStd.Count > 0 ? f.ChannelStd : [f.Std];
+        if (means.All(m => Math.Abs(m) <= NormalizedMeanTolerance) && stds.All(s => s >= NormalizedStdLow && s <= NormalizedStdHigh)) return "normalised";
+        if (f.Min >= -1 && f.Max <= 1) return "[-1,1]";
+        return "other";
+    }
+
+    /// <summary>The verdict on class balance from the largest/smallest count ratio.</summary>
+    public static string BalanceVerdict(double ratio) => double.IsInfinity(ratio) ? "classes missing"
+        : ratio <= BalancedRatio ? "balanced" : ratio <= ImbalanceRatio ? "mildly imbalanced" : ratio <= SevereRatio ? "imbalanced" : "severely imbalanced";
+
+    /// <summary>The TorchVision Normalize call for these per-channel means and stds (values after scaling to [0, 1]).</summary>
+    public static string NormalizeCall(IReadOnlyList<double> mean, IReadOnlyList<double> std)
+        => $"torchvision.transforms.Normalize(new double[] {{ {Join(mean)} }}, new double[] {{ {Join(std)} }})";
+
+    private static string Join(IEnumerable<double> v) => string.Join(", ", v.Select(x => F4(x)));
+    private static string F4(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+    private static string G(double v) => double.IsNaN(v) ? "NaN" : v.ToString("G6", CultureInfo.InvariantCulture);
+    private static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+    /// <summary>Formats sample indices for messages and evidence: <c>3, 17, 42 (+5 more)</c>.</summary>
+    public static string Indices(IReadOnlyList<long> indices, long total)
+        => string.Join(", ", indices) + (total > indices.Count ? $" (+{N(total - indices.Count)} more)" : "");
+
+    private static string Where(string split, string field, bool showSplit) => showSplit ? $"{split}:{field}" : field;
+
+    /// <summary>Rules on one field: missing, dtype and shape consistency, non-finite values, constant values, and for images range, dtype, layout and channels.</summary>
+    /// <remarks>
+    /// <paramref name="primary"/> marks the training split: only its statistics give Normalize values (validation and test
+    /// data are normalised with the training statistics, so TD3008 is not raised for them).
+    /// </remarks>
+    public static IEnumerable<Finding> Field(FieldObservation f, ModelExpectations? model = null, bool showSplit = false, bool primary = true)
+    {
+        var where = Where(f.Split, f.Name, showSplit);
+        if (f.Missing > 0)
+            yield return Finding.Create(DataCodes.MissingField, where,
+                $"{N(f.Missing)} sample(s) of '{f.Split}' have no '{f.Name}' field (first: {Indices(f.MissingIndices, f.Missing)}); {N(f.Present)} have it.",
+                $"Make GetTensor return the same keys for every sample (add '{f.Name}' or drop those samples).",
+                Ev(("missing", N(f.Missing)), ("indices", Indices(f.MissingIndices, f.Missing))));
+        if (f.OtherDTypes.Count > 0)
+        {
+            long others = f.OtherDTypes.Sum(g => g.Count);
+            yield return Finding.Create(DataCodes.InconsistentDType, where,
+                $"'{f.Name}' is {f.DType} in {N(f.Present - others)} samples but " +
+                string.Join("; ", f.OtherDTypes.Select(g => $"{g.Value} in {N(g.Count)} (first: {Indices(g.Indices, g.Count)})")) + ".",
+                $"Convert in GetTensor so every sample has one dtype, e.g. `t.to(ScalarType.{f.DType})`.",
+                Ev(("majorityDType", f.DType), ("others", string.Join("; ", f.OtherDTypes.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
+        }
+        if (f.OtherShapes.Count > 0)
+        {
+            long others = f.OtherShapes.Sum(g => g.Count);
+            yield return Finding.Create(DataCodes.InconsistentShape, where,
+                $"'{f.Name}' has shape {ShapeText(f.Shape)} in {N(f.Present - others)} samples but " +
+                string.Join("; ", f.OtherShapes.Select(g => $"{g.Value} in {N(g.Count)} (first: {Indices(g.Indices, g.Count)})")) + ".",
+                "Resize, crop or pad every sample to one shape in GetTensor (or write a collate function that pads); the default DataLoader collate cannot stack different shapes.",
+                Ev(("majorityShape", ShapeText(f.Shape)), ("others", string.Join("; ", f.OtherShapes.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
+        }
+        if (f.NonFinite > 0)
+            yield return Finding.Create(DataCodes.NonFinite, where,
+                $"'{f.Name}' holds {N(f.NaN)} NaN and {N(f.Inf)} infinite value(s) in {N(f.NonFiniteSamples)} sample(s) (first: {Indices(f.NonFiniteIndices, f.NonFiniteSamples)}). One such sample turns the loss and then every weight into NaN.",
+                "Drop or repair those samples (find where they come from: a division by zero, a failed decode, a log of 0); `torch.nan_to_num` only hides the cause.",
+                Ev(("nan", N(f.NaN)), ("inf", N(f.Inf)), ("samples", N(f.NonFiniteSamples)), ("indices", Indices(f.NonFiniteIndices, f.NonFiniteSamples))));
+        if (f.Present > 1 && f.Elements > 0 && f.Min == f.Max)
+            yield return Finding.Create(DataCodes.ConstantField, where,
+                $"'{f.Name}' is {G(f.Min)} everywhere in {N(f.Present)} samples: it carries no information.",
+                "Check the reader or transform that fills it (a scale that zeroes values, a wrong column, a blank decode), or drop the field.",
+                Ev(("value", G(f.Min)), ("samples", N(f.Present))));
+        if (f.Role == FieldRole.Image)
+            foreach (var x in Image(f, model, where, primary)) yield return x;
+    }
+
+    private static IEnumerable<Finding> Image(FieldObservation f, ModelExpectations? model, string where, bool primary)
+    {
+        var verdict = ImageVerdict(f);
+        var means = f.ChannelMean.Count > 0 ? f.ChannelMean : [f.Mean];
+        var stds = f.ChannelStd.Count > 0 ? f.ChannelStd : [f.Std];
+        var stats = Ev(("dtype", f.DType), ("min", G(f.Min)), ("max", G(f.Max)), ("mean", Join(means)), ("std", Join(stds)), ("verdict", verdict));
+        if (f.IntegerDType)
+        {
+            var scaled = verdict == "raw 0-255";
+            yield return Finding.Create(DataCodes.IntegerImages, where,
+                $"'{f.Name}' is {f.DType} (values {G(f.Min)}–{G(f.Max)}); a float model's first layer rejects {f.DType} input or computes on unscaled integers.",
+                "Convert once in GetTensor: `img.to(ScalarType.Float32)" + (scaled ? ".div(255)`" : "`") +
+                (scaled ? ", then " + (primary ? NormalizeCall(means.Select(m => m / 255).ToList(), stds.Select(s => s / 255).ToList()) : "the training split's Normalize values") + "." : "."),
+                stats);
+        }
+        else if (verdict == "raw 0-255")
+            yield return Finding.Create(DataCodes.UnscaledPixels, where,
+                $"'{f.Name}' is {f.DType} with values {G(f.Min)}–{G(f.Max)} (mean {Join(means)}): raw 0–255 pixels were never scaled. Activations and gradients are ~255× too large.",
+                "Divide by 255 in GetTensor (`img.div(255)`), then normalise with " +
+                (primary ? NormalizeCall(means.Select(m => m / 255).ToList(), stds.Select(s => s / 255).ToList()) : "the training split's Normalize values") + ".",
+                stats);
+        else if (verdict == "[0,1]" && primary)
+            yield return Finding.Create(DataCodes.NotNormalized, where,
+                $"'{f.Name}' is in [0, 1] with per-channel mean {Join(means)} and std {Join(stds)}: not normalised (zero mean, unit std trains faster).",
+                "Normalise with exactly these values: " + NormalizeCall(means, stds) + ".",
+                stats);
+        if (f.Layout == "HWC")
+            yield return Finding.Create(DataCodes.ChannelsLast, where,
+                $"'{f.Name}' has shape {ShapeText(f.Shape)}: the last dimension ({f.Shape[^1]}) looks like colour channels, so the images are channels-last (H, W, C).",
+                "Permute to channels-first in GetTensor: `img.permute(2, 0, 1)` (torchvision.io.read_image already returns C, H, W).",
+                Ev(("shape", ShapeText(f.Shape)), ("layout", "HWC")));
+        if (model?.Channels is { } want && f.Channels is { } have && want != have)
+            yield return Finding.Create(DataCodes.ChannelMismatch, where,
+                $"'{f.Name}' has {have} channel(s) but the model's first convolution takes {want} ({model.ChannelsSource}).",
+                have == 1 && want == 3 ? "Repeat the grey channel (`img.expand(3, -1, -1)`) or build the model with in_channels=1."
+                : have == 3 && want == 1 ? "Convert to grey (torchvision.transforms.Grayscale()) or build the model with in_channels=3."
+                : $"Build the model with in_channels={have}, or convert the images to {want} channel(s).",
+                Ev(("channels", have.ToString(CultureInfo.InvariantCulture)), ("modelChannels", want.ToString(CultureInfo.InvariantCulture))));
+    }
+
+    /// <summary>Rules on labels: dtype, range against the number of classes, and class balance.</summary>
+    public static IEnumerable<Finding> Labels(LabelObservation l, bool showSplit = false)
+    {
+        var where = Where(l.Split, l.Field, showSplit);
+        if (l.IntegerValued && l.DType != "Int64")
+            yield return Finding.Create(DataCodes.LabelDType, where,
+                $"Labels '{l.Field}' are {l.DType}; cross_entropy (and nll_loss) want Int64 class indices and throw on {l.DType} targets.",
+                $"Return `tensor(label, ScalarType.Int64)` from GetTensor (or `label.to(ScalarType.Int64)`).",
+                Ev(("dtype", l.DType)));
+        int? classes = l.Classes;
+        var bad = l.Histogram.Where(kv => kv.Key < 0 || (classes is { } c && kv.Key >= c)).OrderBy(kv => kv.Key).ToList();
+        if (bad.Count > 0)
+        {
+            long count = bad.Sum(kv => kv.Value);
+            var idx = bad.SelectMany(kv => l.FirstIndices[kv.Key]).Order().Take(10).ToList();
+            var range = classes is { } c ? $"[0, {c - 1}] ({c} classes, {l.ClassesSource})" : "non-negative";
+            yield return Finding.Create(DataCodes.LabelOutOfRange, where,
+                $"{N(count)} label(s) outside {range}: " + string.Join(", ", bad.Select(kv => $"{kv.Key} ×{N(kv.Value)}")) +
+                $" (first samples: {Indices(idx, count)}). cross_entropy throws 'Target {bad[0].Key} is out of bounds'.",
+                classes is { } c2 && bad.All(kv => kv.Key == c2)
+                    ? $"Labels must be 0..{c2 - 1}: a label equal to the class count is usually 1-based labels or an 'unknown' class; fix the labels or give the model {c2 + 1} outputs."
+                    : "Fix or drop those samples, or give the model enough outputs for every class.",
+                Ev(("values", string.Join(", ", bad.Select(kv => kv.Key))), ("count", N(count)), ("indices", Indices(idx, count)),
+                   ("classes", classes?.ToString(CultureInfo.InvariantCulture) ?? "unknown")));
+        }
+        int k = classes ?? (l.Histogram.Count == 0 ? 0 : (int)Math.Min(int.MaxValue, l.Histogram.Keys.Max() + 1));
+        if (k >= 2 && l.Samples >= (long)k * MinSamplesPerClassForBalance)
+        {
+            var counts = Enumerable.Range(0, k).Select(c => l.Histogram.GetValueOrDefault(c)).ToList();
+            long max = counts.Max(), min = counts.Min();
+            double ratio = min == 0 ? double.PositiveInfinity : (double)max / min;
+            var missing = Enumerable.Range(0, k).Where(c => counts[c] == 0).ToList();
+            if (missing.Count > 0 || ratio > ImbalanceRatio)
+            {
+                int big = counts.IndexOf(max), small = counts.IndexOf(min);
+                var weights = counts.Select(n => n == 0 ? 0.0 : (double)l.Samples / (k * n)).ToList();
+                yield return Finding.Create(DataCodes.ClassImbalance, where,
+                    missing.Count > 0
+                        ? $"Class(es) {string.Join(", ", missing.Take(10))} have no sample in '{l.Split}' ({k} classes, {l.ClassesSource ?? "inferred from the largest label"})."
+                        : $"Classes are {BalanceVerdict(ratio)}: class {big} has {N(max)} samples, class {small} has {N(min)} ({ratio.ToString("0.#", CultureInfo.InvariantCulture)}:1).",
+                    missing.Count > 0
+                        ? "Check the split (stratify it by class) or the label mapping; a model cannot learn a class it never sees."
+                        : $"Weight the loss by inverse frequency: `cross_entropy(logits, y, weight: tensor(new float[] {{ {string.Join(", ", weights.Select(w => w.ToString("0.###", CultureInfo.InvariantCulture)))} }}))`, or oversample the small classes; report per-class accuracy.",
+                    Ev(("histogram", string.Join(", ", counts.Select((n, c) => $"{c}:{n}"))), ("ratio", double.IsInfinity(ratio) ? "inf" : ratio.ToString("0.##", CultureInfo.InvariantCulture)),
+                       ("verdict", BalanceVerdict(ratio))));
+            }
+        }
+    }
+
+    /// <summary>Rule on exact duplicates within one split.</summary>
+    public static IEnumerable<Finding> Duplicates(DuplicateObservation d, bool showSplit = false)
+    {
+        if (d.DuplicateSamples == 0) yield break;
+        var pairs = string.Join(", ", d.Pairs.Take(10).Select(p => $"{p.Index}={p.FirstIndex}"));
+        yield return Finding.Create(DataCodes.DuplicateSamples, showSplit ? d.Split : null,
+            $"{N(d.DuplicateSamples)} sample(s) of '{d.Split}' are exact copies of earlier ones ({N(d.Groups)} distinct contents repeated; first pairs index=copy-of: {pairs})" +
+            (d.ConflictingLabels > 0 ? $"; {N(d.ConflictingLabels)} of them carry a different label from their copy" : "") + ".",
+            "Remove the repeats (keep the first of each), or they weigh double in the loss" + (d.ConflictingLabels > 0 ? "; resolve the conflicting labels, the model cannot fit both." : "."),
+            Ev(("duplicates", N(d.DuplicateSamples)), ("groups", N(d.Groups)), ("pairs", pairs), ("conflictingLabels", N(d.ConflictingLabels))));
+    }
+
+    /// <summary>Rule on samples shared between splits.</summary>
+    public static IEnumerable<Finding> Leakage(LeakageObservation l)
+    {
+        if (l.Samples == 0) yield break;
+        var pairs = string.Join(", ", l.Pairs.Take(10).Select(p => $"{l.Split}[{p.Index}]={l.Against}[{p.OtherIndex}]"));
+        yield return Finding.Create(DataCodes.SplitLeakage, l.Split,
+            $"{N(l.Samples)} sample(s) of '{l.Split}' also occur in '{l.Against}' (first: {pairs}): {l.Split} scores on them measure memory, not generalisation.",
+            $"Remove those samples from '{l.Against}' (or from '{l.Split}'); split before augmenting, and deduplicate before splitting.",
+            Ev(("samples", N(l.Samples)), ("pairs", pairs)));
+    }
+
+    /// <summary>Rule on samples that could not be read: one finding per distinct error, with every index.</summary>
+    public static IEnumerable<Finding> Failures(IReadOnlyList<SampleFailure> failures, bool showSplit = false)
+    {
+        foreach (var g in failures.GroupBy(f => (f.Split, f.Exception, f.Message)))
+        {
+            var idx = g.Select(f => f.Index).ToList();
+            var first = idx.Take(10).ToList();
+            yield return Finding.Create(DataCodes.SampleFailed, (showSplit ? g.Key.Split + ":" : "") + (idx.Count == 1 ? $"sample {idx[0]}" : $"samples {Indices(first, idx.Count)}"),
+                $"GetTensor({idx[0]}) threw {g.Key.Exception}: {g.Key.Message}" + (idx.Count > 1 ? $" ({N(idx.Count)} samples fail the same way)." : ""),
+                "Fix the reader for these samples (a missing or corrupt file, a bad row) or remove them from the index; the DataLoader stops at the first one.",
+                Ev(("indices", Indices(first, idx.Count)), ("count", N(idx.Count)), ("exception", g.Key.Exception)));
+        }
+    }
+
+    /// <summary>Rules on a loader's configuration and its batches: batch size, last batch, sorted order without shuffling, batch shapes.</summary>
+    public static IEnumerable<Finding> Loader(LoaderObservation o)
+    {
+        if (o.BatchSize >= o.Samples && o.Samples > 0)
+        {
+            var f = Finding.Create(DataCodes.BatchTooLarge, "loader",
+                o.DropLast && o.BatchSize > o.Samples
+                    ? $"batch_size {N(o.BatchSize)} is larger than the {N(o.Samples)} samples and drop_last is on: the loader yields no batch at all."
+                    : $"batch_size {N(o.BatchSize)} is at least the {N(o.Samples)} samples: one step per epoch.",
+                $"Use a batch size well below the data set size, e.g. {Math.Max(1, Math.Min(64, o.Samples / 8))}" + (o.DropLast ? ", or drop_last: false." : "."),
+                Ev(("batchSize", N(o.BatchSize)), ("samples", N(o.Samples)), ("dropLast", o.DropLast ? "true" : "false")));
+            yield return o.DropLast && o.BatchSize > o.Samples ? f with { Severity = Severity.Error } : f;
+        }
+        else if (!o.DropLast && o.LastBatchSize > 0 && o.LastBatchSize < o.BatchSize && o.Batches > 1 &&
+                 (o.LastBatchSize == 1 || o.LastBatchSize < o.BatchSize * SmallLastBatchShare))
+        {
+            var f = Finding.Create(DataCodes.SmallLastBatch, "loader", 
+                $"The last batch holds {N(o.LastBatchSize)} of {N(o.BatchSize)} samples ({N(o.Samples)} = {N(o.Batches - 1)}×{N(o.BatchSize)} + {N(o.LastBatchSize)}): its gradient is noisy" +
+                (o.LastBatchSize == 1 ? ", and BatchNorm in training mode throws on a batch of one." : "."),
+                "Pass drop_last: true to the training DataLoader (with shuffling, every sample is still seen across epochs), or choose a batch size that divides the data set.",
+                Ev(("lastBatch", N(o.LastBatchSize)), ("batchSize", N(o.BatchSize)), ("samples", N(o.Samples))), step: o.Batches - 1);
+            yield return o.LastBatchSize == 1 ? f with { Severity = Severity.Warning } : f;
+        }
+        if (o.Training && o.Shuffled != true && o.LabelOrder.Count >= 2 * o.BatchSize && o.BatchSize > 0)
+        {
+            var labels = o.LabelOrder;
+            long runs = 1;
+            for (int i = 1; i < labels.Count; i++) if (labels[i] != labels[i - 1]) runs++;
+            double meanRun = (double)labels.Count / runs;
+            double sumP2 = labels.GroupBy(x => x).Sum(g => Math.Pow((double)g.Count() / labels.Count, 2));
+            double expected = sumP2 >= 1 ? double.PositiveInfinity : 1 / (1 - sumP2);
+            bool sorted = meanRun >= MinSortedRun && (double.IsInfinity(expected) || meanRun >= SortedRunFactor * expected);
+            if (sorted)
+            {
+                var batches = BatchRuns(labels, o.BatchSize);
+                yield return Finding.Create(DataCodes.UnshuffledSorted, "loader",
+                    $"The training loader does not shuffle and the data is sorted by label: {batches}. Each step pushes the model toward one class, and it forgets the others.",
+                    "Shuffle the training loader: `torch.utils.data.DataLoader(ds, batchSize, shuffle: true)` (keep the validation loader unshuffled).",
+                    Ev(("shuffled", o.Shuffled is null ? "unknown" : "false"), ("meanLabelRun", meanRun.ToString("0.#", CultureInfo.InvariantCulture)),
+                       ("expectedRunIfShuffled", double.IsInfinity(expected) ? "n/a (one label seen)" : expected.ToString("0.##", CultureInfo.InvariantCulture)),
+                       ("batchesRead", N(o.BatchesRead))), step: 0);
+            }
+        }
+        if (o.BatchFailure is { } bf)
+            yield return Finding.Create(DataCodes.BatchShapeVaries, "loader",
+                $"Batch {bf.Batch} could not be built: {bf.Message}",
+                "Make every sample of a batch the same shape and dtype (see the data check's inconsistent-shape findings), or pass a collate function that pads.",
+                Ev(("batch", N(bf.Batch))), step: bf.Batch) with { Severity = Severity.Error };
+        foreach (var (field, groups) in o.BatchShapes)
+        {
+            if (groups.Count <= 1) continue;
+            yield return Finding.Create(DataCodes.BatchShapeVaries, "loader",
+                $"Batches of '{field}' come in {groups.Count} shapes (after the batch dimension): " +
+                string.Join("; ", groups.Select(g => $"{g.Value} in {N(g.Count)} batch(es) (first: {string.Join(", ", g.Indices)})")) + ".",
+                "A model with fixed-size layers (Linear after Flatten) needs one shape: resize or pad in GetTensor; for sequences, pad to a fixed length or use packed sequences.",
+                Ev(("field", field), ("shapes", string.Join("; ", groups.Select(g => g.Value)))), step: groups[1].Indices.FirstOrDefault());
+        }
+    }
+
+    private static string BatchRuns(IReadOnlyList<long> labels, int batchSize)
+    {
+        var parts = new List<string>();
+        int nb = labels.Count / batchSize;
+        int start = 0;
+        long? current = null;
+        for (int b = 0; b <= nb; b++)
+        {
+            long? dom = null;
+            if (b < nb)
+            {
+                var g = labels.Skip(b * batchSize).Take(batchSize).GroupBy(x => x).MaxBy(g => g.Count())!;
+                dom = g.Count() >= DominatedBatchShare * batchSize ? g.Key : long.MinValue;
+            }
+            if (b == 0) { current = dom; continue; }
+            if (dom != current)
+            {
+                parts.Add((start == b - 1 ? $"batch {start}" : $"batches {start}–{b - 1}") +
+                          (current == long.MinValue ? " mixed" : $" only label {current}"));
+                start = b;
+                current = dom;
+            }
+            if (parts.Count == 4) break;
+        }
+        return string.Join(", ", parts) + (parts.Count == 4 ? ", …" : "");
+    }
+
+    /// <summary>Rule on loader throughput: the share of each training step spent waiting for the next batch.</summary>
+    public static IEnumerable<Finding> Throughput(ThroughputObservation t)
+    {
+        if (t.Steps == 0 || t.WaitFraction < NoticeableWaitFraction) yield break;
+        double wait = t.WaitMs / t.Steps, step = t.StepMs / t.Steps;
+        var f = Finding.Create(DataCodes.LoaderBottleneck, "loader",
+            $"Each training step waits {wait.ToString("0.##", CultureInfo.InvariantCulture)} ms for data and computes for {step.ToString("0.##", CultureInfo.InvariantCulture)} ms: {(t.WaitFraction * 100).ToString("0", CultureInfo.InvariantCulture)}% of the time goes to the loader.",
+            (t.Workers <= 1 ? "Read samples in parallel (`DataLoader(..., num_worker: Environment.ProcessorCount)`); " : "") +
+            "pre-process once instead of in every GetTensor (decode, resize and normalise the whole set once, then keep the tensors), cache decoded files in memory, and move fixed transforms out of the loop.",
+            Ev(("waitMsPerStep", wait.ToString("0.###", CultureInfo.InvariantCulture)), ("stepMsPerStep", step.ToString("0.###", CultureInfo.InvariantCulture)),
+               ("waitFraction", t.WaitFraction.ToString("0.###", CultureInfo.InvariantCulture)), ("workers", t.Workers.ToString(CultureInfo.InvariantCulture)), ("steps", t.Steps.ToString(CultureInfo.InvariantCulture))));
+        yield return t.WaitFraction >= BottleneckWaitFraction ? f : f with { Severity = Severity.Info };
+    }
+
+    /// <summary>A shape as <c>[1, 28, 28]</c>.</summary>
+    public static string ShapeText(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static Dictionary<string, string> Ev(params (string Key, string Value)[] items) => items.ToDictionary(i => i.Key, i => i.Value);
+}

@@ -1,0 +1,92 @@
+namespace TorchDoctor.Findings;
+
+/// <summary>
+/// The finding catalogue, range TD3xxx: data sets, transforms and loaders (the data checker and the loader checker).
+/// Each code is documented in docs/findings.md.
+/// </summary>
+public static class DataCodes
+{
+    /// <summary>A sample whose <c>GetTensor</c> threw.</summary>
+    public static readonly FindingCode SampleFailed = new("TD3001", "sample-failed", Severity.Error,
+        "Reading a sample threw an exception (GetTensor or a transform failed).");
+
+    /// <summary>Samples do not all have the same fields (dictionary keys).</summary>
+    public static readonly FindingCode MissingField = new("TD3002", "missing-field", Severity.Error,
+        "Some samples lack a field that the others have (the DataLoader's collate will fail).");
+
+    /// <summary>A field's dtype differs between samples.</summary>
+    public static readonly FindingCode InconsistentDType = new("TD3003", "inconsistent-dtype", Severity.Error,
+        "A field's dtype differs between samples.");
+
+    /// <summary>A field's shape differs between samples.</summary>
+    public static readonly FindingCode InconsistentShape = new("TD3004", "inconsistent-shape", Severity.Error,
+        "A field's shape differs between samples (the DataLoader cannot stack them into a batch).");
+
+    /// <summary>NaN or infinite values in a field.</summary>
+    public static readonly FindingCode NonFinite = new("TD3005", "non-finite", Severity.Error,
+        "A field contains NaN or infinite values.");
+
+    /// <summary>A field that has the same value everywhere.</summary>
+    public static readonly FindingCode ConstantField = new("TD3006", "constant-field", Severity.Warning,
+        "A field holds one value in every sample: it carries no information.");
+
+    /// <summary>Float images still in the 0–255 range.</summary>
+    public static readonly FindingCode UnscaledPixels = new("TD3007", "unscaled-pixels", Severity.Warning,
+        "Image values lie in 0–255: the pixels were never scaled to [0, 1].");
+
+    /// <summary>Images in [0, 1] that are not normalised: the Normalize values to use.</summary>
+    public static readonly FindingCode NotNormalized = new("TD3008", "not-normalized", Severity.Info,
+        "Images are in [0, 1] but not normalised; the exact transforms.Normalize(mean, std) values are given.");
+
+    /// <summary>Integer (uint8) images that a float model cannot take.</summary>
+    public static readonly FindingCode IntegerImages = new("TD3009", "integer-images", Severity.Warning,
+        "Images are stored as an integer dtype (e.g. uint8); a float model needs float32.");
+
+    /// <summary>Images that look channels-last (HWC) where TorchSharp wants CHW.</summary>
+    public static readonly FindingCode ChannelsLast = new("TD3010", "channels-last", Severity.Warning,
+        "Images look channels-last (H, W, C); TorchSharp convolutions want channels-first (C, H, W).");
+
+    /// <summary>The number of image channels differs from what the model expects.</summary>
+    public static readonly FindingCode ChannelMismatch = new("TD3011", "channel-mismatch", Severity.Error,
+        "Images have a different number of channels from the model's first convolution.");
+
+    /// <summary>Labels with a dtype cross_entropy does not accept.</summary>
+    public static readonly FindingCode LabelDType = new("TD3012", "label-dtype", Severity.Error,
+        "Class labels are not int64: cross_entropy wants int64 class indices.");
+
+    /// <summary>Labels outside [0, classes).</summary>
+    public static readonly FindingCode LabelOutOfRange = new("TD3013", "label-out-of-range", Severity.Error,
+        "A label is negative or not below the number of classes.");
+
+    /// <summary>Classes with very different sample counts, or classes without samples.</summary>
+    public static readonly FindingCode ClassImbalance = new("TD3014", "class-imbalance", Severity.Warning,
+        "Class counts are far apart (or a class has no sample).");
+
+    /// <summary>Exact duplicate samples within one split.</summary>
+    public static readonly FindingCode DuplicateSamples = new("TD3015", "duplicate-samples", Severity.Warning,
+        "Some samples are exact copies of others in the same split.");
+
+    /// <summary>Samples present in two splits (train and validation/test).</summary>
+    public static readonly FindingCode SplitLeakage = new("TD3016", "split-leakage", Severity.Error,
+        "Samples of the training split also appear in a validation or test split.");
+
+    /// <summary>Batch size at or above the data set size.</summary>
+    public static readonly FindingCode BatchTooLarge = new("TD3017", "batch-too-large", Severity.Warning,
+        "The batch size is at least the number of samples: one batch per epoch, or none with drop_last.");
+
+    /// <summary>A last batch much smaller than the others.</summary>
+    public static readonly FindingCode SmallLastBatch = new("TD3018", "small-last-batch", Severity.Info,
+        "The last batch of each epoch is much smaller than the others.");
+
+    /// <summary>A training loader that does not shuffle data sorted by label.</summary>
+    public static readonly FindingCode UnshuffledSorted = new("TD3019", "unshuffled-sorted", Severity.Error,
+        "The training loader does not shuffle and consecutive batches hold runs of one label.");
+
+    /// <summary>Batches whose shapes differ, or a batch the loader could not build.</summary>
+    public static readonly FindingCode BatchShapeVaries = new("TD3020", "batch-shape-varies", Severity.Warning,
+        "Batches differ in shape beyond the batch size, or a batch could not be collated.");
+
+    /// <summary>The loader is the bottleneck of the training step.</summary>
+    public static readonly FindingCode LoaderBottleneck = new("TD3021", "loader-bottleneck", Severity.Warning,
+        "Training spends a large part of each step waiting for the data loader.");
+}
