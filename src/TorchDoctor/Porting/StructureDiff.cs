@@ -233,7 +233,8 @@ public static class StructureDiff
                 aa.TryGetValue(key, out var av);
                 if (skip.Contains(key))
                 {
-                    if (ev is not null && av is null && !IsDefault(e.TypeName, key, ev)) Unverified.Add($"{P(e)}.{key}={ev}");
+                    // The port's side shows only the default PyTorch would omit: list what PyTorch's text sets.
+                    if (ev is not null && !IsDefault(e.TypeName, key, ev)) Unverified.Add($"{P(e)}.{key}={ev}");
                     continue;
                 }
                 if (ev is not null && av is not null && ModuleArguments.SameValue(ev, av)) continue;
