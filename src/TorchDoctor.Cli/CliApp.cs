@@ -96,6 +96,8 @@ public sealed partial class CliApp
         root.Subcommands.Add(SummaryCommand());
         root.Subcommands.Add(ModelsCommand());
         root.Subcommands.Add(DemoCommand());
+        root.Subcommands.Add(PrintCommand());
+        root.Subcommands.Add(CompareCommand());
         return root;
     }
 
