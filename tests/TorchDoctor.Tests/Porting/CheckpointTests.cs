@@ -13,6 +13,13 @@ internal static class PortingFixtures
 {
     public static string P(string name) => Fixtures.Path(Path.Combine("porting", name));
 
+    /// <summary>TorchVision's C# vgg11 printed once (building it takes a second or two).</summary>
+    public static readonly Lazy<string> Vgg11Text = new(() =>
+    {
+        using var m = torchvision.models.vgg11();
+        return ModelPrinter.Print(m);
+    });
+
     /// <summary>A scratch file that deletes itself.</summary>
     public sealed class TempFile : IDisposable
     {
@@ -97,6 +104,22 @@ public class CheckpointTests
         Assert.Equal((21, false), (c.LoadedCount, c.LoadedStrict));
         Assert.Contains("(\"block2\", \"stage2\"),", map.Code("portnet.pt", safetensors: false));
         Assert.Contains("Safetensors.LoadStateDict(\"x.safetensors\")", map.Code("x.safetensors", safetensors: true));
+    }
+
+    [Fact]
+    public void Numbered_children_renamed_to_names_are_mapped_by_shape_and_order()
+    {
+        (string, long[])[] U(params (string, long[])[] x) => x;
+        var unexpected = U(("features.0.weight", [8, 3, 3, 3]), ("features.0.bias", [8]), ("features.1.weight", [8]), ("features.1.bias", [8]),
+            ("features.3.weight", [16, 8, 3, 3])).Select(x => (x.Item1, x.Item2)).ToList();
+        var missing = U(("features.conv0.weight", [8, 3, 3, 3]), ("features.conv0.bias", [8]), ("features.norm0.weight", [8]), ("features.norm0.bias", [8]),
+            ("features.conv1.weight", [16, 8, 3, 3])).Select(x => (x.Item1, x.Item2)).ToList();
+        var map = StateDictComparer.SuggestMapping(unexpected, missing, ordered: true,
+            missing.Select(m => m.Item1).Append("classifier.weight").ToHashSet(), unexpected.Select(u => u.Item1).Append("classifier.weight").ToList())!;
+        Assert.Equal([new KeyRename("features.0", "features.conv0"), new KeyRename("features.1", "features.norm0"), new KeyRename("features.3", "features.conv1")],
+            map.Rules.OrderBy(r => r.From).ToList());
+        Assert.Equal("features.norm0.bias", map.Apply("features.1.bias"));
+        Assert.Equal("classifier.weight", map.Apply("classifier.weight"));
     }
 
     [Fact]

@@ -9,9 +9,9 @@ public class PortingCliTests
     [Fact]
     public void Print_writes_pytorchs_text()
     {
-        var (code, output, err) = CliRunner.Run("print", "--model", "vgg11");
+        var (code, output, err) = CliRunner.Run("print", "--model", "portnet");
         Assert.True(code == 0, err);
-        Assert.Equal(PrinterTests.Text("vgg11.txt"), output.TrimEnd('\n'));
+        Assert.Equal(PrinterTests.Text("portnet.txt"), output.TrimEnd('\n'));
         var (c2, o2, _) = CliRunner.Run("print", Fixtures.Path("tiny_cnn.pt"));
         Assert.Equal(0, c2);
         Assert.Contains("(conv): ScriptModule()  # TorchScript: type and arguments not available; weight [4, 1, 3, 3], bias [4]", o2);
@@ -102,7 +102,7 @@ public class PortingCliTests
     [InlineData("compare", "--model", "portnet", "--pytorch", "x.pt", "--per-layer")]
     [InlineData("compare", "--model", "portnet", "--reference", "x.pt", "--tolerance", "lots")]
     [InlineData("print")]
-    [InlineData("print", "--model", "vgg11", "extra.pt")]
+    [InlineData("print", "--model", "portnet", "extra.pt")]
     public void Bad_usage_exits_2(params string[] args)
     {
         var (code, _, err) = CliRunner.Run(args);
