@@ -97,6 +97,8 @@ public sealed partial class CliApp
         root.Subcommands.Add(ModelsCommand());
         root.Subcommands.Add(DemoCommand());
         root.Subcommands.Add(CheckDataCommand());
+        root.Subcommands.Add(PrintCommand());
+        root.Subcommands.Add(CompareCommand());
         return root;
     }
 

@@ -51,6 +51,8 @@ public static class ModelZoo
         Add("tied-lm", "Sample: language model whose output layer shares the embedding weight (tied weights)", [[1, 16]], [ScalarType.Int64], () => new TiedLm());
         Add("bypass", "Sample: a custom block that calls child.forward(x), hiding the child from hooks", [[2, 16]], F32, () => new BypassNet());
         Add("broken-mlp", "Sample (fails): Linear(10, 20) then Linear(30, 3)", [[4, 10]], F32, () => BrokenMlp());
+        Add("portnet", "Sample: C# port of the tiny PyTorch CNN PortNet (tools/make_porting_fixtures.py), for torchdoctor compare", [[1, 3, 12, 12]], F32, () => new PortNet());
+        Add("portnet-broken", "Sample: PortNet ported with a wrong padding, a missing BatchNorm and a renamed block", [[1, 3, 12, 12]], F32, () => new BrokenPorts.PortNet());
         Add("broken-cnn", "Sample (fails): a CNN whose first Linear has the wrong flattened size", [[2, 1, 28, 28]], F32, () => BrokenCnn());
         return d;
     }
