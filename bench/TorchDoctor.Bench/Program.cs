@@ -23,7 +23,7 @@ Console.WriteLine($"TorchDoctor overhead benchmark  (torch threads: {torch.get_n
 var configs = new (string Name, ProbeKinds Kinds, int Interval, double Goal)[]
 {
     ("every step, all probes", ProbeKinds.All, 1, 1.05),
-    ($"default interval ({new DoctorOptions().SampleInterval}), all probes", ProbeKinds.All, new DoctorOptions().SampleInterval, 1.01),
+    ($"default options (interval {new DoctorOptions().SampleInterval})", new DoctorOptions().Probes, new DoctorOptions().SampleInterval, 1.01),
     ("NaN-origin probes only, every step", ProbeKinds.NonFinite, int.MaxValue, 1.10),
     ("hooks attached, no probes", ProbeKinds.None, int.MaxValue, 1.01),
 };

@@ -9,12 +9,18 @@ namespace TorchDoctor.Probes;
 /// </summary>
 public static class TensorStats
 {
-    /// <summary>Sum of all elements as a double (NaN/Inf propagate): the cheapest finiteness check.</summary>
+    /// <summary>
+    /// Sum of all elements (NaN/Inf propagate): the cheapest finiteness check. Accumulates in the tensor's own
+    /// float type (float32 for half types): 3.6× cheaper than a float64 sum here. An overflowing sum of finite
+    /// values only sends the caller to its exact (slower) count, never to a wrong finding.
+    /// </summary>
     public static double Sum(Tensor t)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return t.sum(type: ScalarType.Float64).item<double>();
+        var dtype = t.dtype is ScalarType.Float32 or ScalarType.Float64 ? t.dtype : ScalarType.Float32;
+        using var s = t.sum(type: dtype);
+        return dtype == ScalarType.Float64 ? s.item<double>() : s.item<float>();
     }
 
     /// <summary>Reads a stack of scalar tensors as doubles.</summary>
@@ -27,9 +33,10 @@ public static class TensorStats
 
     /// <summary>
     /// mean, std, min, max, zero count (only when <paramref name="countZeros"/>) and non-finite count.
-    /// Built from the cheapest reductions (measured: sum, sum of squares and aminmax cost ~40–60 µs on a
-    /// 700k-element CPU tensor, where var_mean costs 2 ms and isfinite().all() 0.9 ms): std comes from
-    /// E[x²] − E[x]², and non-finite values are only counted when the sum itself is not finite.
+    /// Built from the cheapest reductions. Measured on a 700k-element CPU tensor (docs/overhead.md): sum 29 µs,
+    /// dot(x, x) 34 µs, aminmax 39 µs, sign().abs().sum() ~90 µs; the obvious ones are far slower (var_mean 2 ms,
+    /// count_nonzero 1.5 ms on ReLU outputs, isfinite().all() 0.9 ms, norm(1) 3.3 ms). std comes from E[x²] − E[x]²,
+    /// and non-finite values are only counted when a sum is not finite.
     /// </summary>
     public static (double Mean, double Std, double Min, double Max, long Zeros, long NonFinite) Summary(Tensor t, bool countZeros = true)
     {
@@ -39,9 +46,10 @@ public static class TensorStats
         long n = f.numel();
         if (n == 0) return (0, 0, 0, 0, 0, 0);
         var (mn, mx) = aminmax(f);
+        var flat = f.reshape(-1);
         var v = countZeros
-            ? Read(f.sum(), f.square().sum(), mn, mx, count_nonzero(f))
-            : Read(f.sum(), f.square().sum(), mn, mx);
+            ? Read(flat.sum(), flat.dot(flat), mn, mx, NonZero(flat))
+            : Read(flat.sum(), flat.dot(flat), mn, mx);
         long zeros = countZeros ? n - (long)v[4] : 0;
         if (!double.IsFinite(v[0]) || !double.IsFinite(v[1]) || !double.IsFinite(v[2]) || !double.IsFinite(v[3]))
         {
@@ -62,6 +70,9 @@ public static class TensorStats
         double var = Math.Max(0, v[1] / n - mean * mean);
         return (mean, Math.Sqrt(var), v[2], v[3], zeros, 0);
     }
+
+    /// <summary>Count of non-zero elements as a tensor: sign().abs().sum(), ~17× faster than count_nonzero on sparse data.</summary>
+    private static Tensor NonZero(Tensor flat) => flat.sign().abs_().sum();
 
     /// <summary>NaN, +Inf and −Inf counts.</summary>
     public static (long NaN, long PosInf, long NegInf) NonFiniteCounts(Tensor t)
@@ -112,9 +123,23 @@ public static class TensorStats
         var f = g.detach();
         long n = f.numel();
         if (n == 0) return (0, 0, 0, 0);
-        var v = Read(f.square().sum(), f.abs().sum(), count_nonzero(f));
+        var flat = f.reshape(-1);
+        var v = Read(flat.dot(flat), flat.abs().sum(), NonZero(flat));
         long bad = double.IsFinite(v[0]) && double.IsFinite(v[1]) ? 0 : isfinite(f).logical_not().sum().item<long>();
         return (Math.Sqrt(v[0]), v[1] / n, (n - v[2]) / n, bad);
+    }
+
+    /// <summary>L2 norm and non-finite count: one dot product, plus an exact count only when it is not finite.</summary>
+    public static (double Norm, long NonFinite) NormAndNonFinite(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var flat = t.detach().reshape(-1);
+        if (flat.numel() == 0) return (0, 0);
+        var sq = flat.dot(flat).to(ScalarType.Float64).item<double>();
+        if (double.IsFinite(sq)) return (Math.Sqrt(sq), 0);
+        long bad = isfinite(flat).logical_not().sum().item<long>();
+        return (bad > 0 ? double.NaN : Math.Sqrt(flat.to(ScalarType.Float64).square().sum().item<double>()), bad);
     }
 
     /// <summary>L2 norm.</summary>
@@ -122,7 +147,8 @@ public static class TensorStats
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return Math.Sqrt(t.detach().square().sum().to(ScalarType.Float64).item<double>());
+        var flat = t.detach().reshape(-1);
+        return Math.Sqrt(flat.dot(flat).to(ScalarType.Float64).item<double>());
     }
 
     /// <summary>‖a − b‖.</summary>
@@ -130,6 +156,7 @@ public static class TensorStats
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return Math.Sqrt((a.detach() - b.detach()).square().sum().to(ScalarType.Float64).item<double>());
+        var d = (a.detach() - b.detach()).reshape(-1);
+        return Math.Sqrt(d.dot(d).to(ScalarType.Float64).item<double>());
     }
 }

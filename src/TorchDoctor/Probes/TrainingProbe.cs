@@ -176,18 +176,11 @@ internal sealed class TrainingProbe : IForwardObserver
         double norm;
         long nonFinite;
         if (sampled || WatchGradients)
-        {
-            var g = TensorStats.Gradient(grad);
-            norm = g.Norm;
-            nonFinite = g.NonFinite;
-        }
+            (norm, nonFinite) = TensorStats.NormAndNonFinite(grad);
         else
         {
-            var s = TensorStats.Sum(grad);
-            if (double.IsFinite(s)) { lock (_gate) _backwardOrder++; return; }
-            var g = TensorStats.Gradient(grad);
-            norm = g.Norm;
-            nonFinite = g.NonFinite;
+            if (double.IsFinite(TensorStats.Sum(grad))) { lock (_gate) _backwardOrder++; return; }
+            (norm, nonFinite) = TensorStats.NormAndNonFinite(grad);
             if (nonFinite == 0) { lock (_gate) _backwardOrder++; return; }
         }
         lock (_gate) _gradients.Add(new ActivationGradientObservation(Step, path, _backwardOrder++, norm, nonFinite));
