@@ -109,7 +109,7 @@ public sealed class VanishingGradientsDemo : TrainingDemo
     /// <inheritdoc />
     public override string Name => "vanishing-gradients";
     /// <inheritdoc />
-    public override string Description => "Ten-layer sigmoid MLP with SGD: the first layers' gradients are ~1e-6 of the last layer's.";
+    public override string Description => "Ten-layer sigmoid MLP with SGD: the first layer's gradient is ~1e-8 of the last layer's.";
     /// <inheritdoc />
     protected override int DefaultSteps => 150;
     /// <inheritdoc />
