@@ -83,8 +83,7 @@ public sealed partial class CliApp
     /// <summary>The demo JSON contract: {"case", "findings":[...], "before", "after"}.</summary>
     internal static string DemoJson(DemoResult r)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        return JsonText.Write(true, w =>
         {
             w.WriteStartObject();
             w.WriteString("case", r.Case);
@@ -93,8 +92,7 @@ public sealed partial class CliApp
             if (r.After is null) w.WriteNull("after"); else WriteRun(w, "after", r.After);
             w.WriteString("remedy", r.Remedy);
             w.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+        });
     }
 
     private static void WriteRun(Utf8JsonWriter w, string name, DemoRun run)

@@ -70,8 +70,7 @@ public sealed class PortingReport
     /// </summary>
     public string ToJson(bool indented = true)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        return JsonText.Write(indented, w =>
         {
             w.WriteStartObject();
             w.WriteString("model", ModelName);
@@ -167,8 +166,7 @@ public sealed class PortingReport
             }
             SummaryJson.WriteFindings(w, Findings);
             w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(ms.ToArray());
+        });
     }
 
     private static void Strings(Utf8JsonWriter w, string name, IReadOnlyList<string>? values)

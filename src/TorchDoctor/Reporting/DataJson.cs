@@ -13,8 +13,7 @@ public static class DataJson
     /// <summary>Renders the report as one JSON object.</summary>
     public static string Render(DataCheckReport r, bool indented = true)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = indented }))
+        return JsonText.Write(indented, w =>
         {
             w.WriteStartObject();
             var p = r.Primary;
@@ -67,8 +66,7 @@ public static class DataJson
             w.WriteEndArray();
             w.WriteNumber("seconds", Math.Round(r.Seconds, 3));
             w.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+        });
     }
 
     private static void WriteFields(Utf8JsonWriter w, SplitReport s)

@@ -10,8 +10,7 @@ public static class SummaryJson
     /// <summary>Renders the report as one JSON object.</summary>
     public static string Render(SummaryReport r, bool indented = true)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = indented }))
+        return JsonText.Write(indented, w =>
         {
             w.WriteStartObject();
             w.WriteString("model", r.ModelName);
@@ -91,8 +90,7 @@ public static class SummaryJson
             }
             else w.WriteNull("error");
             w.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+        });
     }
 
     /// <summary>Writes findings in the shared format as an array property named <c>findings</c>.</summary>

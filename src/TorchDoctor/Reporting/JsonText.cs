@@ -1,0 +1,18 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace TorchDoctor.Reporting;
+
+/// <summary>One way for every JSON sink to produce its text: UTF-8, readable (→, ×, ‖ stay as they are), optionally indented.</summary>
+public static class JsonText
+{
+    /// <summary>Runs <paramref name="body"/> against a writer and returns what it wrote.</summary>
+    public static string Write(bool indented, Action<Utf8JsonWriter> body)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            body(w);
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+}
