@@ -24,6 +24,8 @@ public static class ExitCodes
     public const int ForwardFailed = 3;
     /// <summary>The TorchSharp native runtime could not be loaded.</summary>
     public const int RuntimeMissing = 4;
+    /// <summary>TorchDoctor itself failed (a bug): one line on stderr, the stack trace with TORCHDOCTOR_DEBUG=1.</summary>
+    public const int InternalError = 5;
 }
 
 /// <summary>Thrown for bad usage; the message is the one-line reason printed on stderr.</summary>
@@ -86,6 +88,17 @@ public sealed partial class CliApp
         {
             _err.WriteLine("torchdoctor: " + e.Message);
             return ExitCodes.RuntimeMissing;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _err.WriteLine("torchdoctor: " + e.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _err.WriteLine($"torchdoctor: internal error ({e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}); please report it with the command line. Set TORCHDOCTOR_DEBUG=1 for the stack trace.");
+            if (Environment.GetEnvironmentVariable("TORCHDOCTOR_DEBUG") == "1") _err.WriteLine(e);
+            return ExitCodes.InternalError;
         }
     }
 

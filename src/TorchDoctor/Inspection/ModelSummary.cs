@@ -76,7 +76,7 @@ public static class ModelSummary
                     gradStepRan = true;
                 }
             }
-            catch (Exception ex) when (ex is ExternalException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+            catch (Exception ex) when (ex is not OutOfMemoryException and not Runtime.TorchRuntimeUnavailableException)
             {
                 failure = ShapeExplainer.Explain(ex, recorder);
                 findings.Add(Finding.Create(failure.Kind == "unknown" ? FindingCodes.ForwardFailed : FindingCodes.ShapeMismatch,

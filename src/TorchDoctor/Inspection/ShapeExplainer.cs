@@ -16,7 +16,8 @@ public static partial class ShapeExplainer
     {
         ArgumentNullException.ThrowIfNull(error);
         ArgumentNullException.ThrowIfNull(recorder);
-        var native = FirstLine(error.Message);
+        // libtorch's errors carry the message; a bug in C# forward code is named by its type.
+        var native = error is System.Runtime.InteropServices.ExternalException ? FirstLine(error.Message) : $"{error.GetType().Name}: {FirstLine(error.Message)}";
         var open = recorder.OpenCalls;
         var failing = open.Count > 0 ? open[^1] : null;
         var node = failing?.Node;

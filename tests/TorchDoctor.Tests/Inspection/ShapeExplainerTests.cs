@@ -164,3 +164,32 @@ public class ShapeExplainerTests
         Assert.Contains("num_embeddings=10", f.Rule);
     }
 }
+
+public class ForwardBugTests
+{
+    private sealed class Buggy : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+    {
+        private readonly TorchSharp.Modules.Linear fc = TorchSharp.torch.nn.Linear(4, 4);
+        private readonly Inner inner = new();
+        public Buggy() : base(nameof(Buggy)) => RegisterComponents();
+        public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => inner.call(fc.call(x));
+    }
+
+    private sealed class Inner : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+    {
+        private readonly Dictionary<string, TorchSharp.torch.Tensor> cache = [];
+        public Inner() : base(nameof(Inner)) { }
+        public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => cache["missing"] + x;   // a C# bug, not a shape error
+    }
+
+    [Xunit.Fact]
+    public void A_csharp_exception_in_forward_is_located_not_thrown()
+    {
+        using var model = new Buggy();
+        var r = TorchDoctor.Inspection.ModelSummary.Run(model, [2, 4]);
+        Xunit.Assert.False(r.Succeeded);
+        Xunit.Assert.Equal("inner", r.Failure!.Module);
+        Xunit.Assert.StartsWith("KeyNotFoundException", r.Failure.NativeMessage);
+        Xunit.Assert.Equal("TD1004", Xunit.Assert.Single(r.Findings).Code);
+    }
+}
