@@ -107,7 +107,11 @@ internal sealed class TrainingProbe : IForwardObserver
     public object? OnExit(Module module, object?[] inputs, object? output)
     {
         if (!Sampled && !WatchNonFinite) return null;
-        if (output is not Tensor t || t.IsInvalid || !t.is_floating_point()) return null;
+        // Tuple outputs (LSTM: output, h_n, c_n) are observed through their first tensor; only plain tensor
+        // outputs get the gradient node, since a tuple cannot be rebuilt with a replaced element in general.
+        bool plain = output is Tensor;
+        var t = output as Tensor ?? (output is System.Runtime.CompilerServices.ITuple { Length: > 0 } tuple ? tuple[0] as Tensor : null);
+        if (t is null || t.IsInvalid || !t.is_floating_point()) return null;
         var node = _tree.Find(module);
         var path = node?.Path ?? PathOf(module);
         var type = node?.TypeName ?? ModuleNode.TypeNameOf(module);
@@ -124,7 +128,7 @@ internal sealed class TrainingProbe : IForwardObserver
             if (full.NonFinite > 0) Record(full with { FinitenessOnly = !Sampled });
         }
 
-        bool wrap = t.requires_grad && torch.is_grad_enabled() &&
+        bool wrap = plain && t.requires_grad && torch.is_grad_enabled() &&
                     ((Sampled && (_kinds & ProbeKinds.ActivationGradients) != 0) || WatchGradients);
         return wrap ? GradientProbe.apply(t, new GradientProbe.Target(this, path, Sampled || WatchGradients)) : null;
     }

@@ -286,3 +286,27 @@ public class TorchVisionTrainingTests
         Assert.Equal(0, step.Parameters.Single(p => p.Name == "conv1.weight").ExecutionOrder == int.MaxValue ? 1 : 0);
     }
 }
+
+public class RecurrentTrainingTests
+{
+    [Fact]
+    public void Lstm_output_is_observed_through_its_first_tensor()
+    {
+        torch.manual_seed(5);
+        using var model = new TextLstm();
+        var opt = optim.Adam(model.parameters(), 1e-3);
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1 });
+        using var x = torch.randint(1000, [4, 12], dtype: ScalarType.Int64);
+        using var y = torch.randint(5, [4], dtype: ScalarType.Int64);
+        doctor.BeginStep();
+        var loss = functional.cross_entropy(model.call(x), y);
+        loss.backward();
+        doctor.AfterBackward(loss);
+        opt.step();
+        doctor.EndStep();
+        var lstm = Assert.Single(doctor.LastStep!.Activations, a => a.Module == "lstm");
+        Assert.Equal(4L * 12 * 128, lstm.Elements);
+        Assert.InRange(lstm.Max, -1, 1);   // LSTM outputs are tanh-bounded
+        Assert.Contains(doctor.LastStep.Parameters, p => p.Name == "lstm.weight_ih_l0" && p.HasGradient && p.GradNorm > 0);
+    }
+}
