@@ -36,3 +36,53 @@ public class TorchRuntimeTests
             Assert.Contains("LibTorchSharp", msg);
     }
 }
+
+public class NativeLoadFailureTests
+{
+    /// <summary>
+    /// End to end: a copy of the CLI (hard links, instant) without libLibTorchSharp.so and with NuGet's package folder out of
+    /// reach, so TorchSharp really cannot load its native library. Every command must say so in one line, exit 4, and keep
+    /// stdout empty.
+    /// </summary>
+    [Fact]
+    public void Cli_reports_a_missing_native_library_in_one_line()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        // Next to the test binaries: the same file system, so hard links work.
+        var copy = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "td-noload-" + Environment.ProcessId));
+        var home = Path.Combine(copy, "home");
+        try
+        {
+            Run("cp", $"-al \"{AppContext.BaseDirectory.TrimEnd('/')}\" \"{copy}\"", null, out _, out _);
+            File.Delete(Path.Combine(copy, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"));
+            Directory.CreateDirectory(home);
+            var env = new Dictionary<string, string> { ["HOME"] = home, ["NUGET_PACKAGES"] = Path.Combine(home, "nuget") };
+            foreach (var args in new[] { "summary --model mlp", "demo clean --steps 5", "check-data --fashion-mnist", "print --model mlp" })
+            {
+                var code = Run("dotnet", $"\"{Path.Combine(copy, "TorchDoctor.Cli.dll")}\" {args}", env, out var stdout, out var stderr);
+                Assert.True(code == 4, $"{args}: exit {code}, stderr {stderr}");
+                Assert.Equal("", stdout);
+                var line = Assert.Single(stderr.Trim().Split('\n'));
+                Assert.Contains("could not be loaded", line);
+                Assert.Contains("scripts/setup.sh", line);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    private static int Run(string file, string args, Dictionary<string, string>? env, out string stdout, out string stderr)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        p.WaitForExit(120_000);
+        stdout = o.Result;
+        stderr = e.Result;
+        return p.ExitCode;
+    }
+}
