@@ -136,12 +136,7 @@ public class DoctorTests
         using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1 });
         using var x = torch.rand(8, 16);
         using var y = torch.randint(4, [8], dtype: ScalarType.Int64);
-        doctor.BeginStep();
-        var loss = functional.cross_entropy(model.call(x), y);
-        loss.backward();
-        doctor.AfterBackward(loss);
-        opt.step();
-        doctor.EndStep();
+        MonitoredStep.Run(doctor, model, opt, x, y);
         Assert.Equal("block.proj", Assert.Single(doctor.Findings, f => f.Code == "TD1001").Module);
     }
 
@@ -265,16 +260,7 @@ public class TorchVisionTrainingTests
         using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1 });
         using var x = torch.rand(4, 3, 32, 32);
         using var y = torch.randint(10, [4], dtype: ScalarType.Int64);
-        for (int i = 0; i < 2; i++)
-        {
-            doctor.BeginStep();
-            opt.zero_grad();
-            var loss = functional.cross_entropy(model.call(x), y);
-            loss.backward();
-            doctor.AfterBackward(loss);
-            opt.step();
-            doctor.EndStep();
-        }
+        for (int i = 0; i < 2; i++) MonitoredStep.Run(doctor, model, opt, x, y);
         var step = doctor.LastStep!;
         Assert.Contains(step.Activations, a => a.Module == "layer1.0.conv1" && a.ModuleType == "Conv2d" && a.Std > 0);
         var relu = step.Activations.First(a => a.Module == "layer1.0.relu1");
@@ -298,15 +284,26 @@ public class RecurrentTrainingTests
         using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1 });
         using var x = torch.randint(1000, [4, 12], dtype: ScalarType.Int64);
         using var y = torch.randint(5, [4], dtype: ScalarType.Int64);
+        MonitoredStep.Run(doctor, model, opt, x, y);
+        var lstm = Assert.Single(doctor.LastStep!.Activations, a => a.Module == "lstm");
+        Assert.Equal(4L * 12 * 128, lstm.Elements);
+        Assert.InRange(lstm.Max, -1, 1);   // LSTM outputs are tanh-bounded
+        Assert.Contains(doctor.LastStep.Parameters, p => p.Name == "lstm.weight_ih_l0" && p.HasGradient && p.GradNorm > 0);
+    }
+}
+
+/// <summary>One monitored training step, as a user's loop would write it.</summary>
+internal static class MonitoredStep
+{
+    public static void Run(Doctor doctor, Module<Tensor, Tensor> model, optim.Optimizer opt, Tensor x, Tensor y)
+    {
+        using var scope = NewDisposeScope();
         doctor.BeginStep();
+        opt.zero_grad();
         var loss = functional.cross_entropy(model.call(x), y);
         loss.backward();
         doctor.AfterBackward(loss);
         opt.step();
         doctor.EndStep();
-        var lstm = Assert.Single(doctor.LastStep!.Activations, a => a.Module == "lstm");
-        Assert.Equal(4L * 12 * 128, lstm.Elements);
-        Assert.InRange(lstm.Max, -1, 1);   // LSTM outputs are tanh-bounded
-        Assert.Contains(doctor.LastStep.Parameters, p => p.Name == "lstm.weight_ih_l0" && p.HasGradient && p.GradNorm > 0);
     }
 }
