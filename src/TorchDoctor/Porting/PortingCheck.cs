@@ -106,8 +106,8 @@ public sealed class PortingReport
                 {
                     w.WriteStartObject();
                     w.WriteString("key", s.Key);
-                    Shape(w, "expected", s.Expected);
-                    Shape(w, "actual", s.Actual);
+                    JsonText.WriteShape(w, "expected", s.Expected);
+                    JsonText.WriteShape(w, "actual", s.Actual);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -143,7 +143,7 @@ public sealed class PortingReport
             Number(w, "maxRelError", n?.MaxRelError);
             Number(w, "tolerance", n?.Tolerance);
             if (n is null) { w.WriteNull("outputShape"); w.WriteNull("expectedOutputShape"); }
-            else { Shape(w, "outputShape", n.ActualShape); Shape(w, "expectedOutputShape", n.ExpectedShape); }
+            else { JsonText.WriteShape(w, "outputShape", n.ActualShape); JsonText.WriteShape(w, "expectedOutputShape", n.ExpectedShape); }
             if (n?.FirstDivergent is { } d1) w.WriteString("firstDivergentLayer", d1.Path); else w.WriteNull("firstDivergentLayer");
             if (n is null || !n.HadLayers) w.WriteNull("layers");
             else
@@ -155,8 +155,8 @@ public sealed class PortingReport
                     w.WriteString("path", l.Path);
                     w.WriteString("reference", l.ReferenceName);
                     w.WriteString("type", l.Type);
-                    Shape(w, "expectedShape", l.Expected);
-                    Shape(w, "actualShape", l.Actual);
+                    JsonText.WriteShape(w, "expectedShape", l.Expected);
+                    JsonText.WriteShape(w, "actualShape", l.Actual);
                     Number(w, "maxAbsError", l.MaxAbsError);
                     Number(w, "maxRelError", l.MaxRelError);
                     w.WriteBoolean("diverges", l.Diverges);
@@ -174,13 +174,6 @@ public sealed class PortingReport
         if (values is null) { w.WriteNull(name); return; }
         w.WriteStartArray(name);
         foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
-    }
-
-    private static void Shape(Utf8JsonWriter w, string name, long[] shape)
-    {
-        w.WriteStartArray(name);
-        foreach (var d in shape) w.WriteNumberValue(d);
         w.WriteEndArray();
     }
 

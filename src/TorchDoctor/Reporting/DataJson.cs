@@ -78,9 +78,7 @@ public static class DataJson
             w.WriteString("name", f.Name);
             w.WriteString("role", f.Role.ToString().ToLowerInvariant());
             w.WriteString("dtype", f.DType);
-            w.WriteStartArray("shape");
-            foreach (var d in f.Shape) w.WriteNumberValue(d);
-            w.WriteEndArray();
+            JsonText.WriteShape(w, "shape", f.Shape);
             Num(w, "mean", f.Mean);
             Num(w, "std", f.Std);
             Num(w, "min", f.Min);

@@ -15,4 +15,12 @@ public static class JsonText
             body(w);
         return Encoding.UTF8.GetString(ms.ToArray());
     }
+
+    /// <summary>Writes a tensor shape as a JSON array property: <c>"name": [4, 20]</c>.</summary>
+    public static void WriteShape(Utf8JsonWriter w, string name, IEnumerable<long> shape)
+    {
+        w.WriteStartArray(name);
+        foreach (var d in shape) w.WriteNumberValue(d);
+        w.WriteEndArray();
+    }
 }

@@ -45,7 +45,7 @@ public static class SummaryJson
                 w.WriteNumber("depth", row.Depth);
                 w.WriteString("label", row.Label);
                 WriteShapes(w, "inputShapes", row.InputShapes);
-                if (row.OutputShapes.Count > 0) WriteShape(w, "outputShape", row.OutputShapes[0]); else w.WriteNull("outputShape");
+                if (row.OutputShapes.Count > 0) JsonText.WriteShape(w, "outputShape", row.OutputShapes[0]); else w.WriteNull("outputShape");
                 w.WriteNumber("params", row.Params);
                 w.WriteNumber("trainableParams", row.TrainableParams);
                 w.WriteNumber("multAdds", row.MultAdds);
@@ -78,7 +78,7 @@ public static class SummaryJson
                     w.WriteStartObject();
                     w.WriteString("path", p.Path);
                     w.WriteString("type", p.Type);
-                    if (p.OutputShape is null) w.WriteNull("outputShape"); else WriteShape(w, "outputShape", p.OutputShape);
+                    if (p.OutputShape is null) w.WriteNull("outputShape"); else JsonText.WriteShape(w, "outputShape", p.OutputShape);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -127,10 +127,4 @@ public static class SummaryJson
         w.WriteEndArray();
     }
 
-    private static void WriteShape(Utf8JsonWriter w, string name, long[] shape)
-    {
-        w.WriteStartArray(name);
-        foreach (var d in shape) w.WriteNumberValue(d);
-        w.WriteEndArray();
-    }
 }
