@@ -37,14 +37,19 @@ public abstract class TrainingDemo : IDemoCase
         }
     }
 
-    /// <summary>A flattening MLP: Flatten, then Linear + activation per hidden width, then Linear to 10 classes, as a named Sequential.</summary>
-    internal static Sequential Mlp(int[] hidden, Func<Module<Tensor, Tensor>> activation, string activationName)
+    /// <summary>
+    /// A flattening MLP: Flatten, then per hidden width Linear (+ <paramref name="norm"/> as bn{i}, when given) +
+    /// activation, then Linear to 10 classes, as a named Sequential.
+    /// </summary>
+    internal static Sequential Mlp(int[] hidden, Func<Module<Tensor, Tensor>> activation, string activationName,
+        Func<long, Module<Tensor, Tensor>>? norm = null)
     {
         var layers = new List<(string, Module<Tensor, Tensor>)> { ("flatten", Flatten()) };
         long inF = 28 * 28;
         for (int i = 0; i < hidden.Length; i++)
         {
             layers.Add(($"fc{i + 1}", Linear(inF, hidden[i])));
+            if (norm is not null) layers.Add(($"bn{i + 1}", norm(hidden[i])));
             layers.Add(($"{activationName}{i + 1}", activation()));
             inF = hidden[i];
         }
@@ -117,20 +122,16 @@ public sealed class VanishingGradientsDemo : TrainingDemo
 
     private static Sequential Model(bool sigmoid)
     {
-        if (sigmoid) return Mlp(Enumerable.Repeat(128, 10).ToArray(), () => Sigmoid(), "sigmoid");
-        var layers = new List<(string, Module<Tensor, Tensor>)> { ("flatten", Flatten()) };
-        long inF = 28 * 28;
-        for (int i = 1; i <= 10; i++)
+        var widths = Enumerable.Repeat(128, 10).ToArray();
+        if (sigmoid) return Mlp(widths, () => Sigmoid(), "sigmoid");
+        var m = Mlp(widths, () => ReLU(), "relu", norm: n => BatchNorm1d(n));
+        Init(m, (name, l) =>
         {
-            var l = Linear(inF, 128);
-            using (no_grad()) { init.kaiming_normal_(l.weight, nonlinearity: init.NonlinearityType.ReLU); init.zeros_(l.bias!); }
-            layers.Add(($"fc{i}", l));
-            layers.Add(($"bn{i}", BatchNorm1d(128)));
-            layers.Add(($"relu{i}", ReLU()));
-            inF = 128;
-        }
-        layers.Add(("out", Linear(inF, 10)));
-        return Sequential(layers);
+            if (name == "out") return;   // hidden layers only: the output layer keeps TorchSharp's default init
+            init.kaiming_normal_(l.weight, nonlinearity: init.NonlinearityType.ReLU);
+            init.zeros_(l.bias!);
+        });
+        return m;
     }
 
     internal override Recipe Faulty => new("before: 10 × Sigmoid, SGD lr 0.1", () => Model(true), m => optim.SGD(m.parameters(), 0.1));
