@@ -68,9 +68,24 @@ public static class DataDetectors
     public static string BalanceVerdict(double ratio) => double.IsInfinity(ratio) ? "classes missing"
         : ratio <= BalancedRatio ? "balanced" : ratio <= ImbalanceRatio ? "mildly imbalanced" : ratio <= SevereRatio ? "imbalanced" : "severely imbalanced";
 
-    /// <summary>The TorchVision Normalize call for these per-channel means and stds (values after scaling to [0, 1]).</summary>
+    /// <summary>
+    /// The TorchVision Normalize call for these per-channel means and stds (values after scaling to [0, 1]); never a call
+    /// that breaks: when a channel is constant (std 0, Normalize would divide by zero) or a statistic is not finite
+    /// (a sample that failed to decode, NaN pixels), it says so instead.
+    /// </summary>
     public static string NormalizeCall(IReadOnlyList<double> mean, IReadOnlyList<double> std)
-        => $"torchvision.transforms.Normalize(new double[] {{ {Join(mean)} }}, new double[] {{ {Join(std)} }})";
+    {
+        var bad = Enumerable.Range(0, Math.Min(mean.Count, std.Count)).Where(c => !double.IsFinite(mean[c]) || !double.IsFinite(std[c])).ToList();
+        if (bad.Count > 0)
+            return $"no Normalize values yet: channel(s) {string.Join(", ", bad)} have a non-finite mean or std (NaN/Inf pixels or a sample that failed to decode); fix those samples first, then run the check again";
+        var constant = Enumerable.Range(0, Math.Min(mean.Count, std.Count)).Where(c => !(std[c] > 1e-12)).ToList();
+        if (constant.Count > 0)
+            return $"no Normalize for constant channel(s) {string.Join(", ", constant.Select(c => $"{c} (always {F4(mean[c])})"))}: a std of 0 would divide by zero; " +
+                "drop or fix the constant channel (a blank decode or a wrong colour conversion?)" + (constant.Count < mean.Count
+                    ? $", and normalise the others with mean {Join(Enumerable.Range(0, mean.Count).Where(c => !constant.Contains(c)).Select(c => mean[c]))}, std {Join(Enumerable.Range(0, std.Count).Where(c => !constant.Contains(c)).Select(c => std[c]))}"
+                    : "");
+        return $"torchvision.transforms.Normalize(new double[] {{ {Join(mean)} }}, new double[] {{ {Join(std)} }})";
+    }
 
     private static string Join(IEnumerable<double> v) => string.Join(", ", v.Select(x => F4(x)));
     private static string F4(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
