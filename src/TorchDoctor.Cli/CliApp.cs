@@ -99,6 +99,8 @@ public sealed partial class CliApp
             // "Unrecognized command or argument 'x'" says more than "Required command was not provided" that comes first.
             var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
             var reason = string.Join(" ", error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            if (reason.Contains("--idx", StringComparison.Ordinal) || reason.Contains("--test-idx", StringComparison.Ordinal))
+                reason = "--idx and --test-idx take two files, IMAGES then LABELS (e.g. --idx train-images.gz train-labels.gz): " + reason;
             if (args.Length > 0 && !args[0].StartsWith('-') && root.Subcommands.All(c => c.Name != args[0]))
                 reason = $"unknown command '{args[0]}'; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}";
             _err.WriteLine("torchdoctor: " + reason + " (see torchdoctor --help)");
