@@ -1,3 +1,4 @@
+using TorchDoctor.Cli.Rendering;
 using System.CommandLine;
 using Spectre.Console;
 using TorchDoctor.Inspection;

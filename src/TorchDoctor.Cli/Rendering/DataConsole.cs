@@ -1,9 +1,10 @@
 using System.Globalization;
 using Spectre.Console;
+using TorchDoctor.Reporting;
 using TorchDoctor.Data;
 using TorchDoctor.Detectors;
 
-namespace TorchDoctor.Reporting;
+namespace TorchDoctor.Cli.Rendering;
 
 /// <summary>Console sink for data checks: per split a field table and the class histogram, then duplicates, leakage and findings.</summary>
 public static class DataConsole
