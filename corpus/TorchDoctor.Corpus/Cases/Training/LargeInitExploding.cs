@@ -15,7 +15,7 @@ public sealed class LargeInitExploding : CorpusCase
         Id = "large-init-exploding",
         Title = "Deep ReLU MLP initialised with init.normal_(w, 0, 1) (std 1 instead of sqrt(2/fan_in)), SGD 0.01: gradients explode",
         Source = "AutoTrainer: exploding gradient; DeepDiagnosis: 'wrong weight initialisation'; PyTorch forum 'loss explodes to inf with normal init'",
-        Expected = new("TD2002", "fc1"),
+        Expected = new("TD2002", Expectation.Root),   // the loss rule measures the model: exploding-gradients names (root), the largest layer is evidence
         Fix = "init.kaiming_normal_ (the finding's advice: initialise with kaiming_normal_ instead of large weights)",
         Steps = 150,
     };

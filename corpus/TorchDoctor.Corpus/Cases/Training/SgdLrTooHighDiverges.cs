@@ -15,7 +15,7 @@ public sealed class SgdLrTooHighDiverges : CorpusCase
         Id = "sgd-lr-too-high-diverges",
         Title = "SGD lr=1.0 with momentum 0.9 on a 3-layer MLP: weights grow every step until the loss explodes",
         Source = "Data Science SE 'why is learning rate causing my weights to skyrocket'; AutoTrainer: exploding gradient / UMLAUT: learning rate too high",
-        Expected = new("TD2002", "fc1"),
+        Expected = new("TD2002", Expectation.Root),   // the loss rule measures the model: exploding-gradients names (root), the largest layer is evidence
         Fix = "SGD lr 0.01 (the finding's advice: lower the learning rate)",
         Steps = 100,
     };

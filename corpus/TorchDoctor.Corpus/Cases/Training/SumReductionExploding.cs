@@ -15,7 +15,7 @@ public sealed class SumReductionExploding : CorpusCase
         Id = "sum-reduction-exploding",
         Title = "mse_loss(reduction: Sum) over batches of 256 with SGD lr 0.01 (tuned for mean): updates 256× too large, the loss explodes",
         Source = "PyTorch forum 'loss explodes with reduction=sum'; AutoTrainer: exploding gradient; Stack Overflow 'MSELoss size_average'",
-        Expected = new("TD2002", "fc1"),
+        Expected = new("TD2002", Expectation.Root),   // the loss rule measures the model: exploding-gradients names (root), the largest layer is evidence
         Fix = "reduction Mean (the same as lowering the learning rate 256×, the finding's advice)",
         Steps = 100,
     };

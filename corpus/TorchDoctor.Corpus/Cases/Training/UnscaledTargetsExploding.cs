@@ -15,7 +15,7 @@ public sealed class UnscaledTargetsExploding : CorpusCase
         Id = "unscaled-targets-exploding",
         Title = "Regression targets in the hundreds of thousands (prices), not standardised, SGD 0.001: the loss and gradients blow up",
         Source = "Stack Overflow 'regression loss is huge / nan: scale your target'; 'large loss due to target with large range' (target normalisation); AutoTrainer: exploding gradient",
-        Expected = new("TD2002", "fc1"),
+        Expected = new("TD2002", Expectation.Root),   // the loss rule measures the model: exploding-gradients names (root), the largest layer is evidence
         Fix = "standardise the targets ((y - mean) / std) and predict in that scale",
         Steps = 100,
     };
