@@ -101,7 +101,7 @@ public sealed class Doctor : IDisposable
         _tree = ModuleTree.Build(model);
         _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
         History = new TrainingHistory(options.Window);
-        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.DisplayPath, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
         StaticChecks(optimizer);
@@ -125,8 +125,21 @@ public sealed class Doctor : IDisposable
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
     public int Occurrences(Finding f) => _counts.GetValueOrDefault(OncePerRun.Contains(f.Code) ? (f.Code, null) : (f.Code, f.Module));
-    /// <summary>Raised for each new (code, module).</summary>
-    public event EventHandler<Finding>? FindingRaised;
+    /// <summary>
+    /// Raised for each new (code, module). A handler added after <see cref="Attach"/> first receives the findings raised
+    /// so far (those of Attach's static checks, such as parameters missing from the optimizer), in order, then the new ones.
+    /// </summary>
+    public event EventHandler<Finding>? FindingRaised
+    {
+        add
+        {
+            if (value is null) return;
+            _findingRaised += value;
+            foreach (var f in _findings.ToList()) value(this, f);
+        }
+        remove => _findingRaised -= value;
+    }
+    private EventHandler<Finding>? _findingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
     public TrainingHistory History { get; }
     /// <summary>The first step whose loss was NaN/Inf, or null. From then on only the first non-finite origin is reported.</summary>
@@ -269,6 +282,9 @@ public sealed class Doctor : IDisposable
             if (backward is null) Raise(_pendingBackward);
             _pendingBackward = null;
         }
+        // One cause, one finding: a NaN loss after an origin or an explosion is their consequence, not a second cause.
+        if (found.Any(f => f.Code is "TD2002" or "TD2005" or "TD2006"))
+            found.RemoveAll(f => f.Code == TrainingCodes.NonFiniteLoss.Code);
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
@@ -346,6 +362,32 @@ public sealed class Doctor : IDisposable
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
 
+    /// <summary>
+    /// Findings that follow from a cause already reported in this run, so they are not a second cause with advice of their own:
+    /// a NaN loss after a NaN/Inf origin or exploding gradients; a frozen parameter that is missing from the optimizer; update
+    /// ratios (whose advice is a learning-rate change) once the gradient flow itself is broken (vanishing, exploding, dead units),
+    /// since the ratio then measures the broken gradient, not the learning rate.
+    /// </summary>
+    private bool IsConsequence(Finding f)
+    {
+        if (f.Code == TrainingCodes.NonFiniteLoss.Code)
+            return HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.NonFiniteForward.Code) || HasCode(TrainingCodes.NonFiniteBackward.Code);
+        if (f.Code == TrainingCodes.NonFiniteForward.Code && f.Evidence.TryGetValue("likely operation", out var op) &&
+            op.StartsWith("overflow: its input", StringComparison.Ordinal))
+            return HasCode(TrainingCodes.ExplodingGradients.Code);
+        // Gradient-flow findings about parameters the optimizer never updates describe a layer that cannot learn at all.
+        if (f.Code is "TD2001" or "TD2002" && f.Module is not null &&
+            _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) &&
+                               ps.Split(", ").Any(p => p.StartsWith(f.Module + ".", StringComparison.Ordinal) && !p[(f.Module.Length + 1)..].Contains('.'))))
+            return true;
+        if (f.Code == TrainingCodes.FrozenParameter.Code)
+            return f.Evidence.TryGetValue("parameter", out var name) &&
+                   _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) && ps.Split(", ").Contains(name));
+        if (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == TrainingCodes.UpdateRatioHigh.Code)
+            return HasCode(TrainingCodes.VanishingGradients.Code) || HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.DeadRelu.Code);
+        return false;
+    }
+
     private static readonly HashSet<string> OncePerRun =
         [TrainingCodes.NonFiniteForward.Code, TrainingCodes.NonFiniteBackward.Code, TrainingCodes.NonFiniteLoss.Code, TrainingCodes.AnomalyTrace.Code];
 
@@ -354,12 +396,13 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
+        if (IsConsequence(f)) return;
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
         if (_counts[key] > 1) return;
         _findings.Add(f);
-        FindingRaised?.Invoke(this, f);
+        _findingRaised?.Invoke(this, f);
     }
 
     private void DisposeSnapshot()
