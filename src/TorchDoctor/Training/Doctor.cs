@@ -40,6 +40,13 @@ public sealed record DoctorOptions
     public bool Anomaly { get; init; }
     /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
     public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
+    /// <summary>
+    /// Where the run is recorded, as it trains: e.g. <c>RunSinks.ForDirectory("runs/exp1")</c> for a JSONL run log and
+    /// TensorBoard event files. Each step, scalar, finding and phase goes to every sink; disposing the doctor closes them.
+    /// </summary>
+    public IReadOnlyList<IRunSink> Sinks { get; init; } = [];
+    /// <summary>What the recording adds (histograms, run name).</summary>
+    public RunRecorderOptions Recording { get; init; } = new();
 }
 
 /// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
@@ -92,6 +99,7 @@ public sealed class Doctor : IDisposable
     private bool _anomalyOn => _anomaly is not null;
     private bool _disposed;
     private Finding? _pendingBackward;
+    private readonly RunRecorder? _recorder;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -105,6 +113,24 @@ public sealed class Doctor : IDisposable
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
         StaticChecks(optimizer);
+        if (options.Sinks.Count > 0) _recorder = new RunRecorder(this, model, optimizer, options.Sinks, options.Recording, options.SampleInterval);
+    }
+
+    /// <summary>
+    /// Records a scalar the loop computed (validation loss, accuracy, an epoch metric) at the current step, for the sinks
+    /// (<see cref="DoctorOptions.Sinks"/>). Common tags: <c>val/loss</c>, <c>val/accuracy</c>, <c>train/accuracy</c>.
+    /// </summary>
+    public void LogScalar(string tag, double value, long? step = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tag);
+        _recorder?.OnScalar(tag, step ?? Math.Max(0, Step), value);
+    }
+
+    /// <summary>Marks the start of a phase (e.g. <c>validate</c>, <c>train</c>) in the run log.</summary>
+    public void BeginPhase(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _recorder?.OnPhase(name, Math.Max(0, Step));
     }
 
     /// <summary>Attaches probes to every module of <paramref name="model"/>. Pass the optimizer to check that it holds every trainable parameter.</summary>
@@ -299,6 +325,7 @@ public sealed class Doctor : IDisposable
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
             _anomalyArmed = true;
+        _recorder?.OnStep(step);
     }
 
     /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
@@ -403,6 +430,7 @@ public sealed class Doctor : IDisposable
         if (_counts[key] > 1) return;
         _findings.Add(f);
         _findingRaised?.Invoke(this, f);
+        _recorder?.OnFinding(f);
     }
 
     private void DisposeSnapshot()
@@ -420,5 +448,6 @@ public sealed class Doctor : IDisposable
         _hooks.Dispose();
         DisposeSnapshot();
         DisarmAnomaly();
+        _recorder?.Dispose();
     }
 }
