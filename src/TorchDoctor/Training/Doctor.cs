@@ -16,11 +16,18 @@ namespace TorchDoctor.Training;
 public sealed record DoctorOptions
 {
     /// <summary>
-    /// Full probes (activation and gradient statistics, update ratios) run every this many steps. Default 100:
-    /// about 1% overhead on the small demo CNN, much less on larger models (measured in docs/overhead.md).
-    /// Findings that need persistence appear after 3 sampled steps. Set 1 to monitor every step.
+    /// Full probes (activation and gradient statistics, update ratios) run every this many steps in a healthy steady
+    /// state. Default 100: within the noise of an unmonitored run on the small demo CNN, much less on larger models
+    /// (measured in docs/overhead.md). Set 1 to monitor every step.
     /// </summary>
     public int SampleInterval { get; init; } = 100;
+    /// <summary>
+    /// When the full probes run before and around the steady state: every step at the start, then backing off to
+    /// <see cref="SampleInterval"/>, and every step again for a while after a loss spike, a gradient-norm jump or a
+    /// candidate finding (<see cref="SamplingSchedule"/>), so findings that need 3 sampled steps appear within the first
+    /// steps. Null: a fixed interval (steps 0, <see cref="SampleInterval"/>, 2×<see cref="SampleInterval"/>, …).
+    /// </summary>
+    public SamplingScheduleOptions? Schedule { get; init; } = new();
     /// <summary>
     /// Which probes are on. Default: <see cref="ProbeKinds.Default"/> (all sampled probes; the every-step NaN/Inf watch turns
     /// itself on at the first non-finite loss). Use <see cref="ProbeKinds.All"/> when hunting a NaN from the first step.
@@ -100,6 +107,7 @@ public sealed class Doctor : IDisposable
     private bool _disposed;
     private Finding? _pendingBackward;
     private readonly RunRecorder? _recorder;
+    private readonly SamplingSchedule? _schedule;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -108,6 +116,7 @@ public sealed class Doctor : IDisposable
         _detectors = options.Detectors ?? TrainingDetectors.All;
         _tree = ModuleTree.Build(model);
         _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
+        _schedule = options.Schedule is null ? null : new SamplingSchedule(options.SampleInterval, options.Schedule);
         History = new TrainingHistory(options.Window);
         _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.DisplayPath, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
@@ -147,6 +156,8 @@ public sealed class Doctor : IDisposable
     public long Step { get; private set; } = -1;
     /// <summary>True when the current step runs the full probes.</summary>
     public bool IsSampled => _probe.Sampled;
+    /// <summary>The sampling schedule in force (null with a fixed interval, <see cref="DoctorOptions.Schedule"/> = null).</summary>
+    public SamplingSchedule? Schedule => _schedule;
     /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
@@ -183,7 +194,7 @@ public sealed class Doctor : IDisposable
         _loss = null;
         _paramObs = [];
         _globalNorm = null;
-        _probe.Begin(Step, Step % _options.SampleInterval == 0);
+        _probe.Begin(Step, _schedule?.IsSampled(Step) ?? Step % _options.SampleInterval == 0);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
     }
@@ -210,7 +221,9 @@ public sealed class Doctor : IDisposable
         {
             double sq = _paramObs.Where(p => p.HasGradient).Sum(p => p.GradNorm * p.GradNorm);
             _globalNorm = Math.Sqrt(sq);
+            if (_probe.Sampled) _schedule?.ObserveGradNorm(Step, _globalNorm.Value);
         }
+        if (_loss is { } seen) _schedule?.ObserveLoss(Step, seen);
         if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
         {
             DisposeSnapshot();
@@ -321,11 +334,34 @@ public sealed class Doctor : IDisposable
             }
             Raise(f);
         }
+        if (_schedule is not null && step.Sampled && DivergedAt is null) SuspectCandidates(step);
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
             _anomalyArmed = true;
         _recorder?.OnStep(step);
+    }
+
+    /// <summary>
+    /// A candidate finding: a rule that holds at this sampled step but needs more sampled steps to persist, for a
+    /// (code, module) not reported yet. The schedule then samples the next steps, so persistence is decided within a few
+    /// steps instead of a few intervals.
+    /// </summary>
+    private void SuspectCandidates(StepObservations step)
+    {
+        if (_options.Thresholds.Persistence <= 1) return;
+        var loose = _options.Thresholds with { Persistence = 1 };
+        foreach (var d in _detectors)
+        {
+            if (d is NonFiniteDetector) continue;
+            foreach (var c in d.Detect(step, History, loose))
+            {
+                var key = OncePerRun.Contains(c.Code) ? (c.Code, (string?)null) : (c.Code, c.Module);
+                if (_counts.ContainsKey(key) || _options.Suppress.Contains(c.Code) || _options.Suppress.Contains(c.Slug)) continue;
+                _schedule!.Suspect(Step, $"candidate {c.Slug}{(c.Module is null ? "" : " at " + c.Module)}");
+                return;
+            }
+        }
     }
 
     /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
