@@ -29,7 +29,8 @@ namespace TorchDoctor.Analyzers
             {
                 var types = TorchTypes.Create(start.Compilation);
                 if (types is null) return;
-                start.RegisterSymbolAction(c => AnalyzeType(c, types), SymbolKind.NamedType);
+                var index = new System.Lazy<UsageIndex>(() => BuildIndex(start.Compilation, types, start.CancellationToken));
+                start.RegisterSymbolAction(c => AnalyzeType(c, types, index), SymbolKind.NamedType);
             });
         }
 
@@ -46,21 +47,80 @@ namespace TorchDoctor.Analyzers
             "ReplicationPad1d", "ReplicationPad2d", "ChannelShuffle", "CosineSimilarity", "PairwiseDistance",
         };
 
-        private static bool HoldsState(TorchTypes types, ITypeSymbol t)
+        /// <summary>
+        /// True when a field of this type holds trainable state: a Parameter, a TorchSharp layer with parameters, or a
+        /// module class of the compilation with such fields. A field typed as the abstract Module base is unknown: false.
+        /// </summary>
+        internal static bool HoldsParameters(TorchTypes types, ITypeSymbol t, int depth = 0)
         {
             if (types.IsParameter(t)) return true;
+            if (t is IArrayTypeSymbol a) return HoldsParameters(types, a.ElementType, depth + 1);
             if (!types.IsModule(t)) return false;
-            if (!TorchTypes.IsTorchSharpType(t)) return true;
-            if (ParameterFree.Contains(t.Name)) return false;
-            for (var b = t; b != null; b = b.BaseType)
-                if (TorchTypes.IsTorchSharpType(b) && b.Name.EndsWith("Loss")) return false;
-            return true;
+            if (TorchTypes.IsTorchSharpType(t))
+            {
+                if (t.Name == "Module" || ParameterFree.Contains(t.Name)) return false;
+                for (var b = t; b != null; b = b.BaseType)
+                    if (TorchTypes.IsTorchSharpType(b) && b.Name.EndsWith("Loss")) return false;
+                return true;
+            }
+            if (depth > 4) return false;
+            foreach (var f in t.GetMembers().OfType<IFieldSymbol>())
+            {
+                if (f.IsStatic || f.IsConst) continue;
+                if (HoldsParameters(types, f.Type, depth + 1)) return true;
+                if (f.Type is INamedTypeSymbol n && n.IsGenericType && n.TypeArguments.Any(x => HoldsParameters(types, x, depth + 1))) return true;
+            }
+            return t.BaseType != null && !TorchTypes.IsTorchSharpType(t.BaseType) && HoldsParameters(types, t.BaseType, depth + 1);
         }
+
+        /// <summary>How the compilation uses module classes: created on their own (outside any module) or held by a module.</summary>
+        private sealed class UsageIndex
+        {
+            public readonly HashSet<ITypeSymbol> CreatedOnTheirOwn = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+            public readonly HashSet<ITypeSymbol> HeldByModules = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+        }
+
+#pragma warning disable RS1030 // one pass over the compilation's trees, built once and only when a class lacks RegisterComponents()
+        private static UsageIndex BuildIndex(Compilation compilation, TorchTypes types, System.Threading.CancellationToken ct)
+        {
+            var index = new UsageIndex();
+            void Held(ITypeSymbol? t)
+            {
+                if (t is null) return;
+                if (t is IArrayTypeSymbol a) { Held(a.ElementType); return; }
+                index.HeldByModules.Add(t.OriginalDefinition);
+                if (t is INamedTypeSymbol n) foreach (var x in n.TypeArguments) Held(x);
+            }
+            foreach (var tree in compilation.SyntaxTrees)
+            {
+                var model = compilation.GetSemanticModel(tree);
+                foreach (var node in tree.GetRoot(ct).DescendantNodes())
+                {
+                    if (node is BaseObjectCreationExpressionSyntax creation)
+                    {
+                        var created = model.GetTypeInfo(creation, ct).Type;
+                        if (created is null || !types.IsModule(created)) continue;
+                        var owner = creation.FirstAncestorOrSelf<TypeDeclarationSyntax>();
+                        var ownerSymbol = owner is null ? null : model.GetDeclaredSymbol(owner, ct);
+                        if (ownerSymbol != null && types.IsModule(ownerSymbol)) index.HeldByModules.Add(created.OriginalDefinition);
+                        else index.CreatedOnTheirOwn.Add(created.OriginalDefinition);
+                    }
+                    else if (node is TypeDeclarationSyntax td && model.GetDeclaredSymbol(td, ct) is INamedTypeSymbol declared && types.IsModule(declared))
+                    {
+                        foreach (var m in declared.GetMembers())
+                            if (m is IFieldSymbol f && !f.IsStatic) Held(f.Type);
+                            else if (m is IPropertySymbol p && !p.IsStatic) Held(p.Type);
+                    }
+                }
+            }
+            return index;
+        }
+#pragma warning restore RS1030
 
         // A module class may be partial, its declarations in several files: the rule reads each declaration with its
         // own tree's semantic model (RS1030 warns about that cost; a symbol action has no other way to them).
 #pragma warning disable RS1030
-        private static void AnalyzeType(SymbolAnalysisContext context, TorchTypes types)
+        private static void AnalyzeType(SymbolAnalysisContext context, TorchTypes types, System.Lazy<UsageIndex> index)
         {
             var type = (INamedTypeSymbol)context.Symbol;
             if (type.TypeKind != TypeKind.Class || !types.IsModule(type) || TorchTypes.IsTorchSharpType(type)) return;
@@ -97,7 +157,7 @@ namespace TorchDoctor.Analyzers
                 if (f.IsStatic || f.IsConst) continue;
                 var name = f.AssociatedSymbol?.Name ?? f.Name;
                 CheckCollection(context, types, f, name, registeredByHand, containerArguments);
-                if (!HoldsState(types, f.Type) || registeredByHand.Contains(name)) continue;
+                if (!HoldsParameters(types, f.Type) || registeredByHand.Contains(name)) continue;
                 stateFields.Add((f, name, types.IsParameter(f.Type) ? "parameter" : "module"));
             }
             if (stateFields.Count == 0) return;
@@ -140,8 +200,14 @@ namespace TorchDoctor.Analyzers
             var addProps = ImmutableDictionary<string, string?>.Empty
                 .Add(DiagnosticIds.FixProperty, addFix).Add(DiagnosticIds.RegistrationKindProperty, "add").Add(DiagnosticIds.FieldsProperty, fieldList);
             var missing = $"The constructor of {type.Name} never calls RegisterComponents(): {Plural(stateFields.Count, "field")} {fieldNames} {(stateFields.Count == 1 ? "is" : "are")} registered only if a parent module registers this one; used on its own (as the model given to the optimizer), parameters() and state_dict() miss {(stateFields.Count == 1 ? "it" : "them")}.";
+            // Without RegisterComponents() the fields are still registered when a parent module registers this one
+            // (register_module runs the child's RegisterComponents): only a class used on its own, or not held by any
+            // module of the compilation, loses them.
+            var definition = type.OriginalDefinition;
+            bool usedAlone = index.Value.CreatedOnTheirOwn.Contains(definition) || !index.Value.HeldByModules.Contains(definition);
             if (ctors.Count == 0)
             {
+                if (!usedAlone) return;
                 context.ReportDiagnostic(Diagnostic.Create(Rules.MissingRegisterComponents, declarations[0].Identifier.GetLocation(), addProps, missing, "add a constructor that calls RegisterComponents()"));
                 return;
             }
@@ -149,6 +215,7 @@ namespace TorchDoctor.Analyzers
             {
                 if (!registering.Contains(c))
                 {
+                    if (!usedAlone) continue;
                     context.ReportDiagnostic(Diagnostic.Create(Rules.MissingRegisterComponents, c.Identifier.GetLocation(), addProps, missing, addFix));
                     continue;
                 }

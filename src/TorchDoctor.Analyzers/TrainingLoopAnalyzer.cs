@@ -86,8 +86,8 @@ namespace TorchDoctor.Analyzers
                     ImmutableDictionary<string, string?>.Empty.Add(DiagnosticIds.FixProperty, fix).Add(DiagnosticIds.OptimizerProperty, optimizer), optimizer));
             }
 
-            // TD5006: the innermost training loop, no scope in it or around it, no manual disposal.
-            if (!inner.Any(f => f.Backward.Count > 0) && !facts.DisposeScope && !facts.ManualDispose && !HasScopeAround(loop, model, ct)
+            // TD5006: the innermost training loop (backward and an optimizer step), no scope in it or around it, no manual disposal.
+            if (facts.Step.Count > 0 && !inner.Any(f => f.Backward.Count > 0 && f.Step.Count > 0) && !facts.DisposeScope && !facts.ManualDispose && !HasScopeAround(loop, model, ct)
                 && !HasUsingTensors(loop))
             {
                 var fix = "open a scope per iteration: 'using var scope = torch.NewDisposeScope();' as the loop body's first statement (MoveToOuterDisposeScope() what must outlive the iteration)";
