@@ -8,8 +8,8 @@ using TorchSharp.Modules;
 namespace TorchDoctor.Reporting;
 
 /// <summary>
-/// Writes a run as TensorBoard event files through TorchSharp's <see cref="SummaryWriter"/>: the training loss every step;
-/// at sampled steps the learning rate, global and per-module gradient norms, dead-unit fractions, process memory and
+/// Writes a run as TensorBoard event files through TorchSharp's <see cref="SummaryWriter"/>: the training loss and learning rate
+/// every step; at sampled steps global and per-module gradient norms, dead-unit fractions, process memory and
 /// histograms of weights and gradients; scalars the loop logs; findings as text (tag <c>findings</c>). One directory
 /// per run; point <c>tensorboard --logdir</c> at its parent.
 /// </summary>
@@ -45,8 +45,8 @@ public sealed class TensorBoardSink : IRunSink
         var o = step.Observations;
         int s = Step(o.Step);
         if (o.Loss is { } loss) _writer.add_scalar(RunTags.Loss, (float)loss, s);
-        if (!o.Sampled) return;
         if (step.LearningRate is { } lr) _writer.add_scalar(RunTags.LearningRate, (float)lr, s);
+        if (!o.Sampled) return;
         if (o.GlobalGradNorm is { } g) _writer.add_scalar(RunTags.GlobalGradNorm, (float)g, s);
         foreach (var (module, norm) in RunTags.ModuleGradNorms(o)) _writer.add_scalar(RunTags.GradNormPrefix + module, (float)norm, s);
         foreach (var (module, f) in RunTags.DeadFractions(o)) _writer.add_scalar(RunTags.DeadFractionPrefix + module, (float)f, s);
