@@ -226,7 +226,7 @@ public static class BadInputSuite
 }
 
 /// <summary>The bad-input suite: every case gives a documented exit code and, for exit 2, one clear line naming the input, within 10 s.</summary>
-public class BadInputSuiteTests
+public class BadInputSuiteTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Theory]
     [MemberData(nameof(BadInputSuite.Indices), MemberType = typeof(BadInputSuite))]
@@ -261,6 +261,10 @@ public class BadInputSuiteTests
         foreach (var k in new[] { "idx", "csv", "torchscript", "state_dict", "reference", "print" })
             Assert.Contains(kinds[k], c => c.Problem.Contains("directory", StringComparison.Ordinal));
         Assert.True(BadInputSuite.Cases.Count >= 150, $"{BadInputSuite.Cases.Count} cases");
+        // The counts docs/bad-input.md states.
+        foreach (var (k, list) in kinds)
+            output.WriteLine($"COUNT {k}: {list.Count} ({list.Count(c => c.Problem.Contains("truncated", StringComparison.Ordinal))} truncations)");
+        output.WriteLine($"COUNT total: {BadInputSuite.Cases.Count}");
     }
 
     /// <summary>

@@ -203,7 +203,7 @@ public class IssueTenTests
         Assert.Contains("the input is not normalised", err);
         var (code2, output2, _) = CliRunner.Run("summary", Fixtures.Path("bad/mmfail.pt"), "--input", "1,1,8,8", "--json");
         Assert.Equal(3, code2);
-        Assert.Contains("(1x4 and 7x7)", CliRunner.Json(output2).GetProperty("error").GetProperty("libtorch").GetString());
+        Assert.Contains("(1x4 and 7x7)", CliRunner.Json(output2).GetProperty("error").GetProperty("message").GetString());
         var (code3, output3, _) = CliRunner.Run("summary", Fixtures.Path("bad/dictret.pt"), "--input", "1,1,8,8", "--json");
         Assert.Equal(3, code3);
         var rule3 = CliRunner.Json(output3).GetProperty("error").GetProperty("rule").GetString();
