@@ -153,6 +153,9 @@ public sealed partial class CliApp
         }
     }
 
+    /// <summary>The parse errors of <paramref name="args"/> without running anything (empty when the command line is valid).</summary>
+    public IReadOnlyList<string> ParseErrors(string[] args) => BuildCommands().Parse(args).Errors.Select(e => e.Message).ToList();
+
     private RootCommand BuildCommands()
     {
         var root = new RootCommand("TorchDoctor: debugging and diagnostics for TorchSharp models and training runs.");
