@@ -207,6 +207,8 @@ public sealed class Doctor : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_inStep) BeginStep();
+        if (loss is not null && !loss.IsInvalid && loss.numel() == 0)
+            throw new ArgumentException($"The loss tensor is empty (shape [{string.Join(", ", loss.shape)}]): there is no loss to record. An empty batch? Check the loader and the loss's reduction.", nameof(loss));
         if (loss is not null && !loss.IsInvalid)
             _loss = loss.numel() != 1 ? TensorStats.Sum(loss)
                   : loss.dtype == ScalarType.Float64 ? loss.item<double>()
