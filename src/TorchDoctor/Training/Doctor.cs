@@ -28,6 +28,8 @@ public sealed record DoctorOptions
     public ProbeKinds Probes { get; init; } = ProbeKinds.Default;
     /// <summary>Detector thresholds.</summary>
     public DetectorThresholds Thresholds { get; init; } = new();
+    /// <summary>Thresholds of the curve rules (overfitting, convergence, learning rate), run at <see cref="Doctor.EndEpoch(double, double?, double?, double?, IReadOnlyDictionary{string, double}?)"/> and on step losses.</summary>
+    public CurveThresholds CurveThresholds { get; init; } = new();
     /// <summary>Finding codes or slugs never to report (e.g. <c>TD2010</c> or <c>update-ratio-low</c>).</summary>
     public IReadOnlySet<string> Suppress { get; init; } = new HashSet<string>();
     /// <summary>History window, in sampled steps (losses keep 10× as many). Default 20.</summary>
@@ -92,6 +94,8 @@ public sealed class Doctor : IDisposable
     private bool _anomalyOn => _anomaly is not null;
     private bool _disposed;
     private Finding? _pendingBackward;
+    private readonly ConvergenceMonitor _convergence;
+    private int _epoch;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -104,6 +108,7 @@ public sealed class Doctor : IDisposable
         _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
+        _convergence = new ConvergenceMonitor(model, _tree, optimizer, options.CurveThresholds, options.Window, Raise);
         StaticChecks(optimizer);
     }
 
@@ -145,6 +150,7 @@ public sealed class Doctor : IDisposable
         _paramObs = [];
         _globalNorm = null;
         _probe.Begin(Step, Step % _options.SampleInterval == 0);
+        _convergence.BeginStep(Step);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
     }
@@ -156,7 +162,11 @@ public sealed class Doctor : IDisposable
     public void AfterBackward(Tensor? loss = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_inStep) BeginStep();
+        if (!_inStep)
+        {
+            _convergence.ImplicitStep();
+            BeginStep();
+        }
         if (loss is not null && !loss.IsInvalid)
             _loss = loss.numel() != 1 ? TensorStats.Sum(loss)
                   : loss.dtype == ScalarType.Float64 ? loss.item<double>()
@@ -178,6 +188,7 @@ public sealed class Doctor : IDisposable
             using var _ = no_grad();
             _snapshot = _params.Select(p => p.P.detach().clone().DetachFromDisposeScope()).ToList();
         }
+        _convergence.AfterBackward(Step);
     }
 
     /// <summary>
@@ -279,11 +290,53 @@ public sealed class Doctor : IDisposable
             }
             Raise(f);
         }
+        _convergence.EndStep(Step, _loss, updates, HasCode);
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
             _anomalyArmed = true;
     }
+
+    /// <summary>
+    /// Hands the doctor what you measured at the end of an epoch (or of any evaluation): the training loss and, when
+    /// measured, the validation loss and accuracies (in [0, 1]) or any named metric. The learning rate is read from the
+    /// optimizer. Runs the curve rules (overfitting, slow convergence, plateau, oscillation, LR) over the bounded history.
+    /// </summary>
+    public void EndEpoch(double trainLoss, double? valLoss = null, double? trainAccuracy = null, double? valAccuracy = null,
+        IReadOnlyDictionary<string, double>? metrics = null)
+        => EndEpoch(new EpochRecord
+        {
+            Epoch = _epoch, TrainLoss = trainLoss, ValLoss = valLoss, TrainAccuracy = trainAccuracy, ValAccuracy = valAccuracy,
+            Metrics = metrics ?? new Dictionary<string, double>(),
+        });
+
+    /// <summary>Hands the doctor an epoch record (see the other overload); <see cref="EpochRecord.Epoch"/> numbers it.</summary>
+    public void EndEpoch(EpochRecord record)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(record);
+        if (_inStep) EndStep();
+        _convergence.EndEpoch(record, HasCode);
+        _epoch = record.Epoch + 1;
+    }
+
+    /// <summary>
+    /// Computes the loss exactly as <c>functional.cross_entropy(output, target)</c> (or the function <paramref name="kind"/>
+    /// names) would, bit-identical, after checking the call: probabilities from a softmax/sigmoid into a loss that expects
+    /// logits (named at that module), a target that broadcasts against the output, a label dtype wrong for the loss. It
+    /// also tells the curve rules the loss kind and the number of classes (initial loss vs ln C).
+    /// </summary>
+    public Tensor Loss(Tensor output, Tensor target, LossKind kind)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _convergence.Loss(output, target, kind, Math.Max(Step, 0));
+    }
+
+    /// <summary>The run's curves so far (epoch records, recent step losses with learning rates): the input of <see cref="CurveDetectors"/>.</summary>
+    public TrainingCurve Curve => _convergence.Curve;
+
+    /// <summary>Set by <see cref="GradientAccumulator"/> while a group is in progress: carried gradients are then intended.</summary>
+    internal bool Accumulating { get => _convergence.Accumulating; set => _convergence.Accumulating = value; }
 
     /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
     private bool GradientsFinite()
@@ -354,6 +407,7 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
+        if (ConvergenceMonitor.IsConsequence(f, HasCode)) return;   // one cause, one finding
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
@@ -375,6 +429,7 @@ public sealed class Doctor : IDisposable
         if (_disposed) return;
         _disposed = true;
         _hooks.Dispose();
+        _convergence.Dispose();
         DisposeSnapshot();
         DisarmAnomaly();
     }
