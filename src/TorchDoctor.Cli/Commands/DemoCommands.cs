@@ -1,3 +1,4 @@
+using TorchDoctor.Cli.Rendering;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;

@@ -16,11 +16,18 @@ namespace TorchDoctor.Training;
 public sealed record DoctorOptions
 {
     /// <summary>
-    /// Full probes (activation and gradient statistics, update ratios) run every this many steps. Default 100:
-    /// about 1% overhead on the small demo CNN, much less on larger models (measured in docs/overhead.md).
-    /// Findings that need persistence appear after 3 sampled steps. Set 1 to monitor every step.
+    /// Full probes (activation and gradient statistics, update ratios) run every this many steps in a healthy steady
+    /// state. Default 100: within the noise of an unmonitored run on the small demo CNN, much less on larger models
+    /// (measured in docs/overhead.md). Set 1 to monitor every step.
     /// </summary>
     public int SampleInterval { get; init; } = 100;
+    /// <summary>
+    /// When the full probes run before and around the steady state: every step at the start, then backing off to
+    /// <see cref="SampleInterval"/>, and every step again for a while after a loss spike, a gradient-norm jump or a
+    /// candidate finding (<see cref="SamplingSchedule"/>), so findings that need 3 sampled steps appear within the first
+    /// steps. Null: a fixed interval (steps 0, <see cref="SampleInterval"/>, 2×<see cref="SampleInterval"/>, …).
+    /// </summary>
+    public SamplingScheduleOptions? Schedule { get; init; } = new();
     /// <summary>
     /// Which probes are on. Default: <see cref="ProbeKinds.Default"/> (all sampled probes; the every-step NaN/Inf watch turns
     /// itself on at the first non-finite loss). Use <see cref="ProbeKinds.All"/> when hunting a NaN from the first step.
@@ -100,6 +107,7 @@ public sealed class Doctor : IDisposable
     private bool _disposed;
     private Finding? _pendingBackward;
     private readonly RunRecorder? _recorder;
+    private readonly SamplingSchedule? _schedule;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -108,8 +116,9 @@ public sealed class Doctor : IDisposable
         _detectors = options.Detectors ?? TrainingDetectors.All;
         _tree = ModuleTree.Build(model);
         _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
+        _schedule = options.Schedule is null ? null : new SamplingSchedule(options.SampleInterval, options.Schedule);
         History = new TrainingHistory(options.Window);
-        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.DisplayPath, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
         StaticChecks(optimizer);
@@ -147,12 +156,27 @@ public sealed class Doctor : IDisposable
     public long Step { get; private set; } = -1;
     /// <summary>True when the current step runs the full probes.</summary>
     public bool IsSampled => _probe.Sampled;
+    /// <summary>The sampling schedule in force (null with a fixed interval, <see cref="DoctorOptions.Schedule"/> = null).</summary>
+    public SamplingSchedule? Schedule => _schedule;
     /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
     public int Occurrences(Finding f) => _counts.GetValueOrDefault(OncePerRun.Contains(f.Code) ? (f.Code, null) : (f.Code, f.Module));
-    /// <summary>Raised for each new (code, module).</summary>
-    public event EventHandler<Finding>? FindingRaised;
+    /// <summary>
+    /// Raised for each new (code, module). A handler added after <see cref="Attach"/> first receives the findings raised
+    /// so far (those of Attach's static checks, such as parameters missing from the optimizer), in order, then the new ones.
+    /// </summary>
+    public event EventHandler<Finding>? FindingRaised
+    {
+        add
+        {
+            if (value is null) return;
+            _findingRaised += value;
+            foreach (var f in _findings.ToList()) value(this, f);
+        }
+        remove => _findingRaised -= value;
+    }
+    private EventHandler<Finding>? _findingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
     public TrainingHistory History { get; }
     /// <summary>The first step whose loss was NaN/Inf, or null. From then on only the first non-finite origin is reported.</summary>
@@ -170,7 +194,7 @@ public sealed class Doctor : IDisposable
         _loss = null;
         _paramObs = [];
         _globalNorm = null;
-        _probe.Begin(Step, Step % _options.SampleInterval == 0);
+        _probe.Begin(Step, _schedule?.IsSampled(Step) ?? Step % _options.SampleInterval == 0);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
     }
@@ -197,7 +221,9 @@ public sealed class Doctor : IDisposable
         {
             double sq = _paramObs.Where(p => p.HasGradient).Sum(p => p.GradNorm * p.GradNorm);
             _globalNorm = Math.Sqrt(sq);
+            if (_probe.Sampled) _schedule?.ObserveGradNorm(Step, _globalNorm.Value);
         }
+        if (_loss is { } seen) _schedule?.ObserveLoss(Step, seen);
         if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
         {
             DisposeSnapshot();
@@ -295,6 +321,9 @@ public sealed class Doctor : IDisposable
             if (backward is null) Raise(_pendingBackward);
             _pendingBackward = null;
         }
+        // One cause, one finding: a NaN loss after an origin or an explosion is their consequence, not a second cause.
+        if (found.Any(f => f.Code is "TD2002" or "TD2005" or "TD2006"))
+            found.RemoveAll(f => f.Code == TrainingCodes.NonFiniteLoss.Code);
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
@@ -305,11 +334,34 @@ public sealed class Doctor : IDisposable
             }
             Raise(f);
         }
+        if (_schedule is not null && step.Sampled && DivergedAt is null) SuspectCandidates(step);
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
             _anomalyArmed = true;
         _recorder?.OnStep(step);
+    }
+
+    /// <summary>
+    /// A candidate finding: a rule that holds at this sampled step but needs more sampled steps to persist, for a
+    /// (code, module) not reported yet. The schedule then samples the next steps, so persistence is decided within a few
+    /// steps instead of a few intervals.
+    /// </summary>
+    private void SuspectCandidates(StepObservations step)
+    {
+        if (_options.Thresholds.Persistence <= 1) return;
+        var loose = _options.Thresholds with { Persistence = 1 };
+        foreach (var d in _detectors)
+        {
+            if (d is NonFiniteDetector) continue;
+            foreach (var c in d.Detect(step, History, loose))
+            {
+                var key = OncePerRun.Contains(c.Code) ? (c.Code, (string?)null) : (c.Code, c.Module);
+                if (_counts.ContainsKey(key) || _options.Suppress.Contains(c.Code) || _options.Suppress.Contains(c.Slug)) continue;
+                _schedule!.Suspect(Step, $"candidate {c.Slug}{(c.Module is null ? "" : " at " + c.Module)}");
+                return;
+            }
+        }
     }
 
     /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
@@ -373,6 +425,32 @@ public sealed class Doctor : IDisposable
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
 
+    /// <summary>
+    /// Findings that follow from a cause already reported in this run, so they are not a second cause with advice of their own:
+    /// a NaN loss after a NaN/Inf origin or exploding gradients; a frozen parameter that is missing from the optimizer; update
+    /// ratios (whose advice is a learning-rate change) once the gradient flow itself is broken (vanishing, exploding, dead units),
+    /// since the ratio then measures the broken gradient, not the learning rate.
+    /// </summary>
+    private bool IsConsequence(Finding f)
+    {
+        if (f.Code == TrainingCodes.NonFiniteLoss.Code)
+            return HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.NonFiniteForward.Code) || HasCode(TrainingCodes.NonFiniteBackward.Code);
+        if (f.Code == TrainingCodes.NonFiniteForward.Code && f.Evidence.TryGetValue("likely operation", out var op) &&
+            op.StartsWith("overflow: its input", StringComparison.Ordinal))
+            return HasCode(TrainingCodes.ExplodingGradients.Code);
+        // Gradient-flow findings about parameters the optimizer never updates describe a layer that cannot learn at all.
+        if (f.Code is "TD2001" or "TD2002" && f.Module is not null &&
+            _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) &&
+                               ps.Split(", ").Any(p => p.StartsWith(f.Module + ".", StringComparison.Ordinal) && !p[(f.Module.Length + 1)..].Contains('.'))))
+            return true;
+        if (f.Code == TrainingCodes.FrozenParameter.Code)
+            return f.Evidence.TryGetValue("parameter", out var name) &&
+                   _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) && ps.Split(", ").Contains(name));
+        if (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == TrainingCodes.UpdateRatioHigh.Code)
+            return HasCode(TrainingCodes.VanishingGradients.Code) || HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.DeadRelu.Code);
+        return false;
+    }
+
     private static readonly HashSet<string> OncePerRun =
         [TrainingCodes.NonFiniteForward.Code, TrainingCodes.NonFiniteBackward.Code, TrainingCodes.NonFiniteLoss.Code, TrainingCodes.AnomalyTrace.Code];
 
@@ -381,12 +459,13 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
+        if (IsConsequence(f)) return;
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
         if (_counts[key] > 1) return;
         _findings.Add(f);
-        FindingRaised?.Invoke(this, f);
+        _findingRaised?.Invoke(this, f);
         _recorder?.OnFinding(f);
     }
 

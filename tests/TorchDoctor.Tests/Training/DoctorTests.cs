@@ -175,7 +175,7 @@ public class DoctorTests
         torch.manual_seed(0);
         using var model = new WhereSqrt();
         var opt = optim.SGD(model.parameters(), 0.01);
-        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000, Anomaly = true });
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000, Schedule = null, Anomaly = true });
         using var x = torch.rand(8, 4);
         NonFiniteGradientException? caught = null;
         for (int i = 0; i < 5; i++)
@@ -226,7 +226,7 @@ public class NonFiniteEscalationTests
         torch.manual_seed(0);
         using var model = Sequential(("fc", Linear(8, 8)), ("relu", ReLU()), ("log", new LogFeatures(0)), ("head", Linear(8, 2)));
         var opt = optim.SGD(model.parameters(), 0.01);
-        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000 });
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000, Schedule = null });
         doctor.BeginStep();   // step 0 (sampled) without data: the NaN steps below are unsampled
         doctor.EndStep();
         using var x = torch.rand(16, 8);
