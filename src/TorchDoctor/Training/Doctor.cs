@@ -47,6 +47,13 @@ public sealed record DoctorOptions
     public bool Anomaly { get; init; }
     /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
     public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
+    /// <summary>
+    /// Where the run is recorded, as it trains: e.g. <c>RunSinks.ForDirectory("runs/exp1")</c> for a JSONL run log and
+    /// TensorBoard event files. Each step, scalar, finding and phase goes to every sink; disposing the doctor closes them.
+    /// </summary>
+    public IReadOnlyList<IRunSink> Sinks { get; init; } = [];
+    /// <summary>What the recording adds (histograms, run name).</summary>
+    public RunRecorderOptions Recording { get; init; } = new();
 }
 
 /// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
@@ -99,6 +106,7 @@ public sealed class Doctor : IDisposable
     private bool _anomalyOn => _anomaly is not null;
     private bool _disposed;
     private Finding? _pendingBackward;
+    private readonly RunRecorder? _recorder;
     private readonly SamplingSchedule? _schedule;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
@@ -110,10 +118,28 @@ public sealed class Doctor : IDisposable
         _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
         _schedule = options.Schedule is null ? null : new SamplingSchedule(options.SampleInterval, options.Schedule);
         History = new TrainingHistory(options.Window);
-        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.DisplayPath, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
         StaticChecks(optimizer);
+        if (options.Sinks.Count > 0) _recorder = new RunRecorder(this, model, optimizer, options.Sinks, options.Recording, options.SampleInterval);
+    }
+
+    /// <summary>
+    /// Records a scalar the loop computed (validation loss, accuracy, an epoch metric) at the current step, for the sinks
+    /// (<see cref="DoctorOptions.Sinks"/>). Common tags: <c>val/loss</c>, <c>val/accuracy</c>, <c>train/accuracy</c>.
+    /// </summary>
+    public void LogScalar(string tag, double value, long? step = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tag);
+        _recorder?.OnScalar(tag, step ?? Math.Max(0, Step), value);
+    }
+
+    /// <summary>Marks the start of a phase (e.g. <c>validate</c>, <c>train</c>) in the run log.</summary>
+    public void BeginPhase(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _recorder?.OnPhase(name, Math.Max(0, Step));
     }
 
     /// <summary>Attaches probes to every module of <paramref name="model"/>. Pass the optimizer to check that it holds every trainable parameter.</summary>
@@ -136,8 +162,21 @@ public sealed class Doctor : IDisposable
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
     public int Occurrences(Finding f) => _counts.GetValueOrDefault(OncePerRun.Contains(f.Code) ? (f.Code, null) : (f.Code, f.Module));
-    /// <summary>Raised for each new (code, module).</summary>
-    public event EventHandler<Finding>? FindingRaised;
+    /// <summary>
+    /// Raised for each new (code, module). A handler added after <see cref="Attach"/> first receives the findings raised
+    /// so far (those of Attach's static checks, such as parameters missing from the optimizer), in order, then the new ones.
+    /// </summary>
+    public event EventHandler<Finding>? FindingRaised
+    {
+        add
+        {
+            if (value is null) return;
+            _findingRaised += value;
+            foreach (var f in _findings.ToList()) value(this, f);
+        }
+        remove => _findingRaised -= value;
+    }
+    private EventHandler<Finding>? _findingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
     public TrainingHistory History { get; }
     /// <summary>The first step whose loss was NaN/Inf, or null. From then on only the first non-finite origin is reported.</summary>
@@ -280,6 +319,9 @@ public sealed class Doctor : IDisposable
             if (backward is null) Raise(_pendingBackward);
             _pendingBackward = null;
         }
+        // One cause, one finding: a NaN loss after an origin or an explosion is their consequence, not a second cause.
+        if (found.Any(f => f.Code is "TD2002" or "TD2005" or "TD2006"))
+            found.RemoveAll(f => f.Code == TrainingCodes.NonFiniteLoss.Code);
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
@@ -297,6 +339,7 @@ public sealed class Doctor : IDisposable
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
             _anomalyArmed = true;
+        _recorder?.OnStep(step);
     }
 
     /// <summary>
@@ -385,6 +428,32 @@ public sealed class Doctor : IDisposable
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
 
+    /// <summary>
+    /// Findings that follow from a cause already reported in this run, so they are not a second cause with advice of their own:
+    /// a NaN loss after a NaN/Inf origin or exploding gradients; a frozen parameter that is missing from the optimizer; update
+    /// ratios (whose advice is a learning-rate change) once the gradient flow itself is broken (vanishing, exploding, dead units),
+    /// since the ratio then measures the broken gradient, not the learning rate.
+    /// </summary>
+    private bool IsConsequence(Finding f)
+    {
+        if (f.Code == TrainingCodes.NonFiniteLoss.Code)
+            return HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.NonFiniteForward.Code) || HasCode(TrainingCodes.NonFiniteBackward.Code);
+        if (f.Code == TrainingCodes.NonFiniteForward.Code && f.Evidence.TryGetValue("likely operation", out var op) &&
+            op.StartsWith("overflow: its input", StringComparison.Ordinal))
+            return HasCode(TrainingCodes.ExplodingGradients.Code);
+        // Gradient-flow findings about parameters the optimizer never updates describe a layer that cannot learn at all.
+        if (f.Code is "TD2001" or "TD2002" && f.Module is not null &&
+            _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) &&
+                               ps.Split(", ").Any(p => p.StartsWith(f.Module + ".", StringComparison.Ordinal) && !p[(f.Module.Length + 1)..].Contains('.'))))
+            return true;
+        if (f.Code == TrainingCodes.FrozenParameter.Code)
+            return f.Evidence.TryGetValue("parameter", out var name) &&
+                   _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) && ps.Split(", ").Contains(name));
+        if (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == TrainingCodes.UpdateRatioHigh.Code)
+            return HasCode(TrainingCodes.VanishingGradients.Code) || HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.DeadRelu.Code);
+        return false;
+    }
+
     private static readonly HashSet<string> OncePerRun =
         [TrainingCodes.NonFiniteForward.Code, TrainingCodes.NonFiniteBackward.Code, TrainingCodes.NonFiniteLoss.Code, TrainingCodes.AnomalyTrace.Code];
 
@@ -393,12 +462,14 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
+        if (IsConsequence(f)) return;
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
         if (_counts[key] > 1) return;
         _findings.Add(f);
-        FindingRaised?.Invoke(this, f);
+        _findingRaised?.Invoke(this, f);
+        _recorder?.OnFinding(f);
     }
 
 
@@ -410,5 +481,6 @@ public sealed class Doctor : IDisposable
         _hooks.Dispose();
         _updates.Dispose();
         DisarmAnomaly();
+        _recorder?.Dispose();
     }
 }

@@ -1,9 +1,10 @@
 using Spectre.Console;
+using TorchDoctor.Reporting;
 using TorchDoctor.Findings;
 using TorchDoctor.Inspection;
 using TorchDoctor.Probes;
 
-namespace TorchDoctor.Reporting;
+namespace TorchDoctor.Cli.Rendering;
 
 /// <summary>Console sink: the summary as a Spectre.Console table (or tree), totals, failure and findings.</summary>
 public static class SummaryConsole

@@ -15,6 +15,13 @@ public sealed record DemoOptions
     public bool Fix { get; init; } = true;
     /// <summary>Progress messages (one line each), or null.</summary>
     public Action<string>? Log { get; init; }
+    /// <summary>
+    /// When set, each training run is recorded under this directory (one sub-directory per run: JSONL run log and
+    /// TensorBoard event files), with validation loss and accuracy every <see cref="EvalInterval"/> steps.
+    /// </summary>
+    public string? RunDirectory { get; init; }
+    /// <summary>Validation interval of recorded runs, in steps. Default 25.</summary>
+    public int EvalInterval { get; init; } = 25;
 }
 
 /// <summary>One training run of a demo: its label, numbers (loss, accuracy, …) and findings.</summary>
