@@ -98,6 +98,9 @@ public sealed class SamplingSchedule
         return sampled;
     }
 
+    /// <summary>True when <paramref name="step"/> falls in a dense phase (the start, a suspicion window, or interval 1), as decided so far.</summary>
+    public bool IsDense(long step) => _interval == 1 || step < _denseUntil;
+
     /// <summary>Feeds this step's loss (every step): a loss above <see cref="SamplingScheduleOptions.LossSpikeFactor"/>×
     /// its smoothed value makes the next steps dense. Non-finite losses are left to the NaN/Inf watch.</summary>
     public void ObserveLoss(long step, double loss)

@@ -142,23 +142,24 @@ internal sealed class TrainingProbe : IForwardObserver
     private ActivationObservation FullObservation(string path, string type, int order, Tensor t, object?[] inputs)
     {
         bool relu = ReluFamily.Contains(type);
-        var (mean, std, min, max, zeros, nonFinite) = TensorStats.Summary(t, countZeros: relu);
-        long inputNonFinite = 0;
         Tensor? firstInput = null;
         foreach (var i in inputs.SelectMany(x => Inspection.ModelSummary.Tensors(x)))
-        {
-            if (!i.is_floating_point()) continue;
-            firstInput ??= i;
-            if (nonFinite > 0 && !double.IsFinite(TensorStats.Sum(i)))
-                inputNonFinite += TensorStats.Summary(i).NonFinite;
-        }
+            if (i.is_floating_point()) { firstInput = i; break; }
+        // One read for every statistic of the output (and the saturation of a sigmoid/tanh input).
+        var (mean, std, min, max, zeros, nonFinite, deadUnits, saturated) =
+            TensorStats.Activation(t, relu, Squashing.Contains(type) ? firstInput : null, _saturationLimit);
+        long inputNonFinite = 0;
+        if (nonFinite > 0)
+            foreach (var i in inputs.SelectMany(x => Inspection.ModelSummary.Tensors(x)))
+                if (i.is_floating_point() && !double.IsFinite(TensorStats.Sum(i)))
+                    inputNonFinite += TensorStats.Summary(i).NonFinite;
         var o = new ActivationObservation
         {
             Step = Step, Module = path, ModuleType = type, ExitOrder = order, Elements = t.numel(),
             Mean = mean, Std = std, Min = min, Max = max,
             ZeroFraction = !relu ? null : t.numel() == 0 ? 0 : (double)zeros / t.numel(),
-            DeadUnitFraction = relu ? TensorStats.DeadUnitFraction(t) : null,
-            SaturatedFraction = Squashing.Contains(type) && firstInput is not null ? TensorStats.FractionBeyond(firstInput, _saturationLimit) : null,
+            DeadUnitFraction = deadUnits,
+            SaturatedFraction = saturated,
             NonFinite = nonFinite, InputNonFinite = inputNonFinite,
         };
         if (nonFinite > 0)

@@ -98,7 +98,7 @@ public sealed class Doctor : IDisposable
     private readonly List<Finding> _findings = [];
     private readonly Dictionary<(string, string?), int> _counts = [];
     private readonly IReadOnlyList<ITrainingDetector> _detectors;
-    private List<Tensor>? _snapshot;
+    private readonly UpdateTracker _updates = new();
     private double? _loss;
     private List<ParameterObservation> _paramObs = [];
     private double? _globalNorm;
@@ -237,11 +237,7 @@ public sealed class Doctor : IDisposable
         }
         if (_loss is { } seen) _schedule?.ObserveLoss(Step, seen);
         if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
-        {
-            DisposeSnapshot();
-            using var _ = no_grad();
-            _snapshot = _params.Select(p => p.P.detach().clone().DetachFromDisposeScope()).ToList();
-        }
+            _updates.Capture(_params.Select(p => (Tensor)p.P).ToList());
         _convergence.AfterBackward(Step);
     }
 
@@ -281,16 +277,18 @@ public sealed class Doctor : IDisposable
         _inStep = false;
         var (acts, grads, entered) = _probe.Take();
         var updates = new List<UpdateObservation>();
-        if (_snapshot is not null)
+        if (_updates.Captured)
         {
+            // Weight norms before the step come from the parameter observations (same sampled step); without them, one read.
+            var before = _paramObs.Count == _params.Count ? null : TensorStats.Parameters(_params.Select(_ => (Tensor?)null).ToList(), _params.Select(p => (Tensor)p.P).ToList());
+            var moved = _updates.Measure(_params.Select(p => (Tensor)p.P).ToList());
             for (int i = 0; i < _params.Count; i++)
             {
                 var (name, module, p) = _params[i];
-                var obs = _paramObs.FirstOrDefault(o => o.Name == name);
-                updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), TensorStats.DistanceNorm(p, _snapshot[i]),
-                    obs?.WeightNorm ?? TensorStats.Norm(_snapshot[i]), p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
+                var obs = _paramObs.Count == _params.Count ? _paramObs[i] : null;
+                updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), moved[i],
+                    obs?.WeightNorm ?? before![i].WeightNorm, p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
             }
-            DisposeSnapshot();
         }
         var step = new StepObservations
         {
@@ -349,6 +347,8 @@ public sealed class Doctor : IDisposable
         }
         if (_schedule is not null && step.Sampled && DivergedAt is null) SuspectCandidates(step);
         _convergence.EndStep(Step, _loss, updates, HasCode);
+        // The weight-copy buffers are reused while every step is sampled, and freed otherwise.
+        if (!(_schedule?.IsDense(Step + 1) ?? _options.SampleInterval == 1)) _updates.Release();
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
@@ -440,18 +440,21 @@ public sealed class Doctor : IDisposable
     private List<ParameterObservation> ObserveParameters(Dictionary<string, int> entered)
     {
         var list = new List<ParameterObservation>(_params.Count);
-        foreach (var (name, module, p) in _params)
+        var grads = _params.Select(p => p.P.grad is { IsInvalid: false } g ? g : null).ToList();
+        // Every parameter's gradient statistics and weight norm in one host read.
+        var all = TensorStats.Parameters(grads, _params.Select(p => (Tensor)p.P).ToList());
+        for (int i = 0; i < _params.Count; i++)
         {
-            var g = p.grad;
-            bool has = g is not null && !g.IsInvalid;
-            var stats = has ? TensorStats.Gradient(g!) : default;
+            var (name, module, p) = _params[i];
+            bool has = grads[i] is not null;
+            var stats = all[i];
             list.Add(new ParameterObservation
             {
                 Step = Step, Name = name, Module = module,
                 ExecutionOrder = entered.TryGetValue(module, out var o) ? o : int.MaxValue,
                 Rank = (int)p.dim(), Elements = p.numel(), RequiresGrad = p.requires_grad, HasGradient = has,
                 GradNorm = stats.Norm, GradMeanAbs = stats.MeanAbs, GradZeroFraction = stats.ZeroFraction, GradNonFinite = stats.NonFinite,
-                WeightNorm = TensorStats.Norm(p),
+                WeightNorm = stats.WeightNorm,
             });
         }
         return list;
@@ -524,12 +527,6 @@ public sealed class Doctor : IDisposable
         _recorder?.OnFinding(f);
     }
 
-    private void DisposeSnapshot()
-    {
-        if (_snapshot is null) return;
-        foreach (var t in _snapshot) t.Dispose();
-        _snapshot = null;
-    }
 
     /// <summary>Removes every hook and frees the weight copies.</summary>
     public void Dispose()
@@ -538,7 +535,7 @@ public sealed class Doctor : IDisposable
         _disposed = true;
         _hooks.Dispose();
         _convergence.Dispose();
-        DisposeSnapshot();
+        _updates.Dispose();
         DisarmAnomaly();
         _recorder?.Dispose();
     }
