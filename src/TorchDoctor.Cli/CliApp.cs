@@ -66,7 +66,8 @@ public sealed partial class CliApp
 {
     private readonly TextWriter _out;
     private readonly TextWriter _err;
-    private readonly IAnsiConsole _console;
+    private IAnsiConsole _console;
+    private readonly bool _interactive;
 
     /// <summary>Standard output (JSON goes here, alone).</summary>
     internal TextWriter Out => _out;
@@ -80,6 +81,7 @@ public sealed partial class CliApp
     {
         _out = stdout;
         _err = stderr;
+        _interactive = interactive;
         _console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(stdout),
@@ -93,6 +95,10 @@ public sealed partial class CliApp
     public int Run(string[] args)
     {
         var root = BuildCommands();
+        // Global output options (any position): --no-color (or NO_COLOR set) and --quiet.
+        if (args.Contains("--no-color") || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")))
+            _console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(_out), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        Quiet = args.Contains("--quiet") || args.Contains("-q");
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -111,6 +117,11 @@ public sealed partial class CliApp
             return parse.Invoke(new InvocationConfiguration { Output = _out, Error = _err, EnableDefaultExceptionHandler = false });
         }
         catch (UsageException e)
+        {
+            _err.WriteLine("torchdoctor: " + e.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (Logs.LogNotFoundException e)
         {
             _err.WriteLine("torchdoctor: " + e.Message);
             return ExitCodes.BadInput;
@@ -166,6 +177,10 @@ public sealed partial class CliApp
         root.Subcommands.Add(CheckDataCommand());
         root.Subcommands.Add(PrintCommand());
         root.Subcommands.Add(CompareCommand());
+        root.Subcommands.Add(LintCommand());
+        root.Subcommands.Add(AnalyzeCommand());
+        root.Options.Add(new Option<bool>("--no-color") { Description = "No colours or styles (also when NO_COLOR is set; output that is not a terminal is always plain).", Recursive = true });
+        root.Options.Add(new Option<bool>("--quiet", "-q") { Description = "Only results, findings and errors: no progress bars or notes.", Recursive = true });
         return root;
     }
 

@@ -89,16 +89,12 @@ public sealed record CaseInfo
     public int SampleInterval { get; init; } = 10;
     /// <summary>What the fixed twin changes (bug programs).</summary>
     public string? Fix { get; init; }
-    /// <summary>The split: a hash of <see cref="Id"/> (FNV-1a, even → tune, odd → holdout).</summary>
+    /// <summary>The split: a hash of <see cref="Id"/> (the low bit of the first byte of its UTF-8 SHA-256: 0 → tune, 1 → holdout).</summary>
     public Split Split => SplitOf(Id);
 
     /// <summary>The split of an id.</summary>
     public static Split SplitOf(string id)
-    {
-        uint h = 2166136261;
-        foreach (var c in id) { h ^= c; h *= 16777619; }
-        return (h & 1) == 0 ? Split.Tune : Split.Holdout;
-    }
+        => (System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id))[0] & 1) == 0 ? Split.Tune : Split.Holdout;
 }
 
 /// <summary>

@@ -89,6 +89,7 @@ public static class CorpusRunner
         }
         catch (Exception ex)
         {
+            if (Environment.GetEnvironmentVariable("CORPUS_TRACE") is not null) Console.Error.WriteLine(ex);
             return new RunResult(info, v, [], sw.Elapsed.TotalSeconds, $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
         }
     }
