@@ -27,7 +27,7 @@ namespace TorchDoctor.Analyzers
             if (root is null) return;
             foreach (var diagnostic in context.Diagnostics)
             {
-                var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
+                var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: false);
                 var title = Title(node, diagnostic);
                 if (title is null) continue;
                 context.RegisterCodeFix(CodeAction.Create(title,
@@ -81,7 +81,8 @@ namespace TorchDoctor.Analyzers
         {
             var arg = (ArgumentSyntax)node;
             var value = long.Parse(diagnostic.Properties[DiagnosticIds.ExpectedSizeProperty]!, System.Globalization.CultureInfo.InvariantCulture);
-            var literal = SyntaxFactory.LiteralExpression(SyntaxKind.NumericLiteralExpression, SyntaxFactory.Literal(value)).WithTriviaFrom(arg.Expression);
+            var token = value >= int.MinValue && value <= int.MaxValue ? SyntaxFactory.Literal((int)value) : SyntaxFactory.Literal(value);
+            var literal = SyntaxFactory.LiteralExpression(SyntaxKind.NumericLiteralExpression, token).WithTriviaFrom(arg.Expression);
             return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(arg.Expression, literal)));
         }
     }
@@ -250,6 +251,8 @@ namespace TorchDoctor.Analyzers
         {
             var body = Body(node)!;
             var statement = Statement($"{diagnostic.Properties[DiagnosticIds.OptimizerProperty]}.zero_grad();");
+            if (body.Statements.Count > 0)
+                statement = statement.WithLeadingTrivia(body.Statements[0].GetLeadingTrivia()).WithTrailingTrivia(body.Statements[0].GetTrailingTrivia());
             return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(body, body.WithStatements(body.Statements.Insert(0, statement)))));
         }
     }

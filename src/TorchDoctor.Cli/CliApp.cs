@@ -45,7 +45,7 @@ public sealed class GuardedWriter(TextWriter inner, string name) : TextWriter
         try { return f(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
-            throw new OutputClosedException($"cannot write to {name} ({e.GetType().Name}: {e.Message.TrimEnd('.')}); is it closed? Redirect it to a file instead (> out.txt).", e);
+            throw new OutputClosedException($"cannot write to {name} ({e.GetType().Name}: {e.Message.Split('\n')[0].Trim().TrimEnd('.')}); is it closed? Redirect it to a file instead (> out.txt).", e);
         }
     }
 
@@ -163,6 +163,9 @@ public sealed partial class CliApp
             return ExitCodes.InternalError;
         }
     }
+
+    /// <summary>The parse errors of <paramref name="args"/> without running anything (empty when the command line is valid).</summary>
+    public IReadOnlyList<string> ParseErrors(string[] args) => BuildCommands().Parse(args).Errors.Select(e => e.Message).ToList();
 
     private RootCommand BuildCommands()
     {

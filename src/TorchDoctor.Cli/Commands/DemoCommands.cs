@@ -159,7 +159,7 @@ public sealed partial class CliApp
 
     private void WriteDemo(DemoResult r)
     {
-        Console.Write(new Rule($"[bold]{Markup.Escape(r.Case)}[/]: findings of the faulty run").LeftJustified());
+        Console.Write(new Rule($"[bold]{Markup.Escape(r.Case)}[/]: " + (r.Faulty ? "findings of the faulty run" : "findings of a healthy run (there should be none)")).LeftJustified());
         if (r.Findings.Count == 0) Console.MarkupLine("[green]No findings.[/]");
         SummaryConsole.WriteFindings(Console, r.Findings);
         var runs = new[] { r.Before, r.After }.Where(x => x is not null).Select(x => x!).ToList();

@@ -39,6 +39,8 @@ public sealed record DemoResult(string Case, DemoRun Before, DemoRun? After, str
 {
     /// <summary>The findings of the faulty run.</summary>
     public IReadOnlyList<Finding> Findings => Before.Findings;
+    /// <summary>False for a healthy reference case (nothing to fix; <see cref="After"/> is null).</summary>
+    public bool Faulty { get; init; } = true;
 }
 
 /// <summary>A runnable case study: a small real training program with a known fault and its remedy.</summary>

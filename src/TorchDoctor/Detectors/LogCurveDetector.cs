@@ -5,7 +5,7 @@ using TorchDoctor.Logs;
 namespace TorchDoctor.Detectors;
 
 /// <summary>Thresholds of <see cref="LogCurveDetector"/> (documented in docs/findings.md, TD6xxx).</summary>
-public sealed record CurveThresholds
+public sealed record LogCurveThresholds
 {
     /// <summary>Validation loss must rise this much (relative) above its minimum for overfitting. Default 0.10.</summary>
     public double OverfitRise { get; init; } = 0.10;
@@ -27,7 +27,7 @@ public sealed record CurveThresholds
 
 /// <summary>
 /// Rules over learning curves read from logs: overfitting onset, divergence, plateau, oscillation. Pure: the same curves
-/// give the same findings. Step-level curves longer than <see cref="CurveThresholds.Bins"/> points are averaged into that
+/// give the same findings. Step-level curves longer than <see cref="LogCurveThresholds.Bins"/> points are averaged into that
 /// many bins first, so batch noise does not read as oscillation; a divergence suppresses the plateau and oscillation
 /// rules (one cause, one finding).
 /// </summary>
@@ -36,10 +36,10 @@ public static class LogCurveDetector
     private static string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 
     /// <summary>Runs every rule over <paramref name="c"/>.</summary>
-    public static IReadOnlyList<Finding> Detect(CurveSet c, CurveThresholds? t = null)
+    public static IReadOnlyList<Finding> Detect(CurveSet c, LogCurveThresholds? t = null)
     {
         ArgumentNullException.ThrowIfNull(c);
-        t ??= new CurveThresholds();
+        t ??= new LogCurveThresholds();
         var found = new List<Finding>();
         var diverged = Divergence(c, t);
         if (diverged is not null) found.Add(diverged);
@@ -81,7 +81,7 @@ public static class LogCurveDetector
     }
 
     /// <summary>Overfitting onset: the step of the validation-loss minimum, when validation loss then rose while training loss did not.</summary>
-    public static Finding? Overfitting(CurveSet c, CurveThresholds t)
+    public static Finding? Overfitting(CurveSet c, LogCurveThresholds t)
     {
         if (c.ValLoss.Count < 4 || c.TrainLoss.Count < 2 || c.ValLoss.Any(p => !double.IsFinite(p.Value))) return null;
         var v = Median3(Bin(c.ValLoss, t.Bins));
@@ -116,7 +116,7 @@ public static class LogCurveDetector
     }
 
     /// <summary>Divergence: non-finite training loss, or a final level several times the lowest and above the start.</summary>
-    public static Finding? Divergence(CurveSet c, CurveThresholds t)
+    public static Finding? Divergence(CurveSet c, LogCurveThresholds t)
     {
         var s = c.TrainLoss;
         if (s.Count == 0) return null;
@@ -147,8 +147,8 @@ public static class LogCurveDetector
             }, from.Step);
     }
 
-    /// <summary>Plateau: the training loss fell by less than <see cref="CurveThresholds.PlateauFall"/> of its start over the run.</summary>
-    public static Finding? Plateau(CurveSet c, CurveThresholds t)
+    /// <summary>Plateau: the training loss fell by less than <see cref="LogCurveThresholds.PlateauFall"/> of its start over the run.</summary>
+    public static Finding? Plateau(CurveSet c, LogCurveThresholds t)
     {
         if (c.TrainLoss.Count < 20) return null;
         var b = Bin(c.TrainLoss, t.Bins);
@@ -165,7 +165,7 @@ public static class LogCurveDetector
     }
 
     /// <summary>Oscillation: in the last third, the binned training loss keeps changing direction with large swings.</summary>
-    public static Finding? Oscillation(CurveSet c, CurveThresholds t)
+    public static Finding? Oscillation(CurveSet c, LogCurveThresholds t)
     {
         var b = Bin(c.TrainLoss, t.Bins);
         if (b.Count < 15) return null;

@@ -143,6 +143,19 @@ public static partial class ShapeExplainer
                     ? $"add the batch dimension: `x.unsqueeze(0)` gives {TensorInfo.FormatShape(new[] { 1L }.Concat(mi!))} (from the CLI: --input {string.Join(",", new[] { 1L }.Concat(mi!))})."
                     : "add the missing batch dimension (`x.unsqueeze(0)`), or use the norm layer that matches the data (BatchNorm1d for [N, C] or [N, C, L], BatchNorm2d for [N, C, H, W]).", null);
         }
+        if (ScriptRaised(msg, c) is { } raised)
+            return ("script-raised", $"The TorchScript code of {c.Where} raised an exception: {raised}.",
+                $"the script raised \"{raised}\": read the check that raised it (the forward in the file's code/ folder) and give an input that satisfies it; the input was {c.InputText}.", null);
+        if (msg.StartsWith("ArgumentOutOfRangeException", StringComparison.Ordinal) && c.Node is { Depth: 0 } && c.Node.Module is TorchSharp.torch.jit.ScriptModule)
+            return ("script-output", $"TorchSharp could not convert what {c.Where}'s forward returned: TorchSharp 0.107 turns tensors, tuples and lists of tensors into .NET values, not dicts or other objects.",
+                "summarise a script whose forward returns a tensor (or a tuple/list of tensors): wrap the model in Python so forward returns out[\"key\"], and script that.", null);
+        if ((m = ArgCountRx().Match(msg)).Success)
+        {
+            // TorchScript counts self: "at most 2 argument(s)" is one input.
+            long takes = L(m, "n") - 1, given = L(m, "got") - 1;
+            return ("input-count", $"{c.Where}'s forward takes {(m.Groups["kind"].Value == "most" ? "at most" : "at least")} {takes} input(s), but {given} were given ({m.Groups["decl"].Value.Trim()}).",
+                $"give one input per forward argument: {takes} --input shape(s) from the CLI, or call the model with {takes} tensor(s).", null);
+        }
         if ((m = BroadcastRx().Match(msg)).Success)
         {
             long a = L(m, 1), b = L(m, 2), dim = L(m, 3);
@@ -190,6 +203,16 @@ public static partial class ShapeExplainer
                 "a view/reshape before it probably merged the batch with feature dimensions: flatten with `x.flatten(1)` / `x.view(x.shape[0], -1)` instead of `x.view(-1, k)`.", ReshapeCaution);
         return ("unknown", $"The forward pass failed in {c.Where}: {msg}",
             $"Look at the inputs {c.Where} received ({c.InputText}) and its configuration; the modules that ran before it are listed with their output shapes.", null);
+    }
+
+    /// <summary>The exception a TorchScript forward raised itself (e.g. "ValueError: ..."), or null.</summary>
+    private static string? ScriptRaised(string msg, Context c)
+    {
+        if (msg.StartsWith("the script raised ", StringComparison.Ordinal)) return msg["the script raised ".Length..];
+        if (c.Node?.Module is not TorchSharp.torch.jit.ScriptModule) return null;
+        var m = Regex.Match(msg, @"^(?:builtins\.)?(?<type>[A-Z]\w*(?:Error|Exception)): ");
+        if (!m.Success || m.Groups["type"].Value is "RuntimeError" or "ArgumentException" or "ArgumentOutOfRangeException" or "InvalidCastException" or "ExternalException") return null;
+        return msg;
     }
 
     private static (string, string, string, string?) ConvChannels(Context c, long[] input, long expected, int channelDim)
@@ -250,6 +273,8 @@ public static partial class ShapeExplainer
     private static partial Regex BnRankRx();
     [GeneratedRegex(@"expected (?<want>\d+)D input, but got (?<got>\d+)D input")]
     private static partial Regex TsNormRankRx();
+    [GeneratedRegex(@"Expected at (?<kind>most|least) (?<n>\d+) argument\(s\) for operator 'forward', but received (?<got>\d+) argument\(s\)\.(?: Declaration: (?<decl>.*))?")]
+    private static partial Regex ArgCountRx();
     [GeneratedRegex(@"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)")]
     private static partial Regex BroadcastRx();
     [GeneratedRegex(@"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")]

@@ -210,8 +210,11 @@ public static class PortingCheck
         var text = options.PyTorchPrintText;
         if (text is null && options.PyTorchPrintPath is { } printPath)
         {
-            if (!File.Exists(printPath)) throw new ModelFileException($"{printPath}: no such file (it should hold the text of print(model) in Python).");
+            if (IO.InputFile.Problem(printPath, "a text file holding the output of print(model) in Python") is { } problem)
+                throw new ModelFileException($"{printPath}: {problem}.");
             text = File.ReadAllText(printPath);
+            if (text.Contains('\0', StringComparison.Ordinal))
+                throw new ModelFileException($"{printPath}: holds binary bytes (NUL), not text; expected the output of print(model) in Python.");
         }
         if (text is not null)
         {

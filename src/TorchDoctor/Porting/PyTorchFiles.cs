@@ -179,6 +179,31 @@ public static class PyTorchFiles
     /// <summary>Reads the file's top-level dictionary; the string order of <c>data.pkl</c> for torch.save files.</summary>
     private static (Hashtable Root, string Format, IReadOnlyList<string>? Order) ReadRoot(string path, string what)
     {
+        if (path.EndsWith(".br", StringComparison.OrdinalIgnoreCase) && File.Exists(path))
+        {
+            // A Brotli-compressed file (how the repository ships its larger fixtures): read the file it holds.
+            var plain = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "torchdoctor-" + Guid.NewGuid().ToString("N") + System.IO.Path.GetExtension(path[..^3]));
+            try
+            {
+                try
+                {
+                    using (var input = File.OpenRead(path))
+                    using (var br = new BrotliStream(input, CompressionMode.Decompress))
+                    using (var output = File.Create(plain))
+                        br.CopyTo(output);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new ModelFileException($"{path}: not a complete Brotli stream ({e.Message.TrimEnd('.')}); files ending in .br are read as Brotli-compressed.", e);
+                }
+                try { return ReadRoot(plain, what); }
+                catch (ModelFileException e) { throw new ModelFileException(e.Message.Replace(plain, path + " (decompressed)", StringComparison.Ordinal), e); }
+            }
+            finally
+            {
+                try { File.Delete(plain); } catch (IOException) { }
+            }
+        }
         Runtime.TorchRuntime.EnsureLoaded();
         if (IO.InputFile.Problem(path, $"a {what} saved with torch.save or safetensors") is { } problem)
             throw new ModelFileException($"{path}: {problem}.");

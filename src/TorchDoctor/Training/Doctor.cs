@@ -35,6 +35,8 @@ public sealed record DoctorOptions
     public ProbeKinds Probes { get; init; } = ProbeKinds.Default;
     /// <summary>Detector thresholds.</summary>
     public DetectorThresholds Thresholds { get; init; } = new();
+    /// <summary>Thresholds of the curve rules (overfitting, convergence, learning rate), run at <see cref="Doctor.EndEpoch(double, double?, double?, double?, IReadOnlyDictionary{string, double}?)"/> and on step losses.</summary>
+    public CurveThresholds CurveThresholds { get; init; } = new();
     /// <summary>Finding codes or slugs never to report (e.g. <c>TD2010</c> or <c>update-ratio-low</c>).</summary>
     public IReadOnlySet<string> Suppress { get; init; } = new HashSet<string>();
     /// <summary>History window, in sampled steps (losses keep 10× as many). Default 20.</summary>
@@ -108,6 +110,8 @@ public sealed class Doctor : IDisposable
     private Finding? _pendingBackward;
     private readonly RunRecorder? _recorder;
     private readonly SamplingSchedule? _schedule;
+    private readonly ConvergenceMonitor _convergence;
+    private int _epoch;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -121,6 +125,7 @@ public sealed class Doctor : IDisposable
         _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.DisplayPath, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
+        _convergence = new ConvergenceMonitor(model, _tree, optimizer, options.CurveThresholds, options.Window, Raise);
         StaticChecks(optimizer);
         if (options.Sinks.Count > 0) _recorder = new RunRecorder(this, model, optimizer, options.Sinks, options.Recording, options.SampleInterval);
     }
@@ -195,6 +200,7 @@ public sealed class Doctor : IDisposable
         _paramObs = [];
         _globalNorm = null;
         _probe.Begin(Step, _schedule?.IsSampled(Step) ?? Step % _options.SampleInterval == 0);
+        _convergence.BeginStep(Step);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
     }
@@ -206,7 +212,13 @@ public sealed class Doctor : IDisposable
     public void AfterBackward(Tensor? loss = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_inStep) BeginStep();
+        if (!_inStep)
+        {
+            _convergence.ImplicitStep();
+            BeginStep();
+        }
+        if (loss is not null && !loss.IsInvalid && loss.numel() == 0)
+            throw new ArgumentException($"The loss tensor is empty (shape [{string.Join(", ", loss.shape)}]): there is no loss to record. An empty batch? Check the loader and the loss's reduction.", nameof(loss));
         if (loss is not null && !loss.IsInvalid)
             _loss = loss.numel() != 1 ? TensorStats.Sum(loss)
                   : loss.dtype == ScalarType.Float64 ? loss.item<double>()
@@ -226,6 +238,7 @@ public sealed class Doctor : IDisposable
         if (_loss is { } seen) _schedule?.ObserveLoss(Step, seen);
         if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
             _updates.Capture(_params.Select(p => (Tensor)p.P).ToList());
+        _convergence.AfterBackward(Step);
     }
 
     /// <summary>
@@ -333,6 +346,7 @@ public sealed class Doctor : IDisposable
             Raise(f);
         }
         if (_schedule is not null && step.Sampled && DivergedAt is null) SuspectCandidates(step);
+        _convergence.EndStep(Step, _loss, updates, HasCode);
         // The weight-copy buffers are reused while every step is sampled, and freed otherwise.
         if (!(_schedule?.IsDense(Step + 1) ?? _options.SampleInterval == 1)) _updates.Release();
         if (_anomalyOn) DisarmAnomaly();
@@ -363,6 +377,47 @@ public sealed class Doctor : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Hands the doctor what you measured at the end of an epoch (or of any evaluation): the training loss and, when
+    /// measured, the validation loss and accuracies (in [0, 1]) or any named metric. The learning rate is read from the
+    /// optimizer. Runs the curve rules (overfitting, slow convergence, plateau, oscillation, LR) over the bounded history.
+    /// </summary>
+    public void EndEpoch(double trainLoss, double? valLoss = null, double? trainAccuracy = null, double? valAccuracy = null,
+        IReadOnlyDictionary<string, double>? metrics = null)
+        => EndEpoch(new EpochRecord
+        {
+            Epoch = _epoch, TrainLoss = trainLoss, ValLoss = valLoss, TrainAccuracy = trainAccuracy, ValAccuracy = valAccuracy,
+            Metrics = metrics ?? new Dictionary<string, double>(),
+        });
+
+    /// <summary>Hands the doctor an epoch record (see the other overload); <see cref="EpochRecord.Epoch"/> numbers it.</summary>
+    public void EndEpoch(EpochRecord record)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(record);
+        if (_inStep) EndStep();
+        _convergence.EndEpoch(record, HasCode);
+        _epoch = record.Epoch + 1;
+    }
+
+    /// <summary>
+    /// Computes the loss exactly as <c>functional.cross_entropy(output, target)</c> (or the function <paramref name="kind"/>
+    /// names) would, bit-identical, after checking the call: probabilities from a softmax/sigmoid into a loss that expects
+    /// logits (named at that module), a target that broadcasts against the output, a label dtype wrong for the loss. It
+    /// also tells the curve rules the loss kind and the number of classes (initial loss vs ln C).
+    /// </summary>
+    public Tensor Loss(Tensor output, Tensor target, LossKind kind)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _convergence.Loss(output, target, kind, Math.Max(Step, 0));
+    }
+
+    /// <summary>The run's curves so far (epoch records, recent step losses with learning rates): the input of <see cref="CurveDetectors"/>.</summary>
+    public TrainingCurve Curve => _convergence.Curve;
+
+    /// <summary>Set by <see cref="GradientAccumulator"/> while a group is in progress: carried gradients are then intended.</summary>
+    internal bool Accumulating { get => _convergence.Accumulating; set => _convergence.Accumulating = value; }
 
     /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
     private bool GradientsFinite()
@@ -462,7 +517,7 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
-        if (IsConsequence(f)) return;
+        if (IsConsequence(f) || ConvergenceMonitor.IsConsequence(f, HasCode)) return;   // one cause, one finding
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
@@ -479,6 +534,7 @@ public sealed class Doctor : IDisposable
         if (_disposed) return;
         _disposed = true;
         _hooks.Dispose();
+        _convergence.Dispose();
         _updates.Dispose();
         DisarmAnomaly();
         _recorder?.Dispose();

@@ -129,6 +129,22 @@ public class DoctorTests
     }
 
     [Fact]
+    public void A_handler_added_after_attach_sees_the_findings_raised_inside_attach()
+    {
+        using var model = new EncoderHead();
+        var opt = optim.SGD(model.encoder.parameters(), 0.1);
+        using var doctor = Doctor.Attach(model, opt);
+        var seen = new List<Finding>();
+        doctor.FindingRaised += (_, f) => seen.Add(f);
+        Assert.Equal(TrainingCodes.NotInOptimizer.Code, Assert.Single(seen).Code);   // replayed on subscription
+        var second = new List<Finding>();
+        EventHandler<Finding> handler = (_, f) => second.Add(f);
+        doctor.FindingRaised += handler;
+        doctor.FindingRaised -= handler;
+        Assert.Single(second);   // replayed once; removing it works
+    }
+
+    [Fact]
     public void Hook_bypass_is_reported_at_training_time()
     {
         using var model = new BypassNet();
