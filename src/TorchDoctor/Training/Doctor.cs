@@ -40,6 +40,13 @@ public sealed record DoctorOptions
     public bool Anomaly { get; init; }
     /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
     public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
+    /// <summary>
+    /// Leak watch (<see cref="Training.LeakWatch"/>): live tensors and native memory that survive collection, checked every
+    /// 5–50 steps; on by default (its cost is in docs/overhead.md). Set false to turn it off.
+    /// </summary>
+    public bool LeakWatch { get; init; } = true;
+    /// <summary>Deep mode of the leak watch: when a leak is found, name the field or local holding the tensors and the source line (heap snapshot; seconds).</summary>
+    public bool LeakAttribution { get; init; }
 }
 
 /// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
@@ -92,6 +99,7 @@ public sealed class Doctor : IDisposable
     private bool _anomalyOn => _anomaly is not null;
     private bool _disposed;
     private Finding? _pendingBackward;
+    private readonly LeakWatch? _leakWatch;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -104,6 +112,7 @@ public sealed class Doctor : IDisposable
         _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
+        if (options.LeakWatch) _leakWatch = new LeakWatch(new LeakWatchOptions { Attribution = options.LeakAttribution });
         StaticChecks(optimizer);
     }
 
@@ -133,6 +142,8 @@ public sealed class Doctor : IDisposable
     public long? DivergedAt { get; private set; }
     /// <summary>The last completed step's observations.</summary>
     public StepObservations? LastStep { get; private set; }
+    /// <summary>The leak watch (memory timeline, checks), or null when <see cref="DoctorOptions.LeakWatch"/> is off.</summary>
+    public LeakWatch? LeakWatch => _leakWatch;
 
     /// <summary>Starts a step: call before the forward pass.</summary>
     public void BeginStep()
@@ -279,6 +290,7 @@ public sealed class Doctor : IDisposable
             }
             Raise(f);
         }
+        if (_leakWatch?.EndStep(Step) is { } leak) Raise(leak);
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
