@@ -83,7 +83,7 @@ public class LeakWatchTests(ITestOutputHelper output)
     {
         var run = Run(LeakPattern.SlowCache, 200);
         Assert.Equal("TD6001", run.Leak?.Code);
-        Assert.Equal(0, run.TensorsLeftAfterRun);
+        Assert.Equal("1", run.Leak!.Evidence["tensors per step"]);
     }
 
     [Fact]
