@@ -63,6 +63,7 @@ public class LintCliTests
 
     // The project's own code: nothing at warning level except the demos' deliberate faults, suppressed in place.
     [Fact]
+    [Trait("Category", "Slow")]
     public void The_projects_own_sources_are_clean()
     {
         var root = RepoRoot();
