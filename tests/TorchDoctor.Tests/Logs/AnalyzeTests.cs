@@ -39,7 +39,7 @@ public sealed class AnalyzeTests : IDisposable
         Assert.Equal(2, json.GetProperty("runs").GetArrayLength());
         var a = json.GetProperty("runs").EnumerateArray().Single(r => r.GetProperty("name").GetString() == "a");
         Assert.True(a.GetProperty("overfittingOnset").GetInt64() > 0);
-        Assert.Equal("TD6001", json.GetProperty("findings")[0].GetProperty("code").GetString());
+        Assert.Equal("TD7001", json.GetProperty("findings")[0].GetProperty("code").GetString());
         var (code2, text, _) = CliRunner.Run("analyze", Path.Combine(_root, "b"));
         Assert.Equal(0, code2);
         Assert.Contains("No findings.", text, StringComparison.Ordinal);

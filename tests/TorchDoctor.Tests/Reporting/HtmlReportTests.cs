@@ -66,7 +66,7 @@ public sealed class HtmlReportTests : IDisposable
         Assert.Contains("test report &lt;&amp;&gt;", html, StringComparison.Ordinal);
         // Findings come before the charts.
         Assert.True(html.IndexOf("id=\"findings\"", StringComparison.Ordinal) < html.IndexOf("id=\"runs\"", StringComparison.Ordinal));
-        Assert.Contains("TD6001", html, StringComparison.Ordinal);
+        Assert.Contains("TD7001", html, StringComparison.Ordinal);
     }
 
     [ChromiumFact]
