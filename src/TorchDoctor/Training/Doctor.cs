@@ -57,6 +57,7 @@ public sealed record DoctorOptions
     /// <summary>What the recording adds (histograms, run name).</summary>
     public RunRecorderOptions Recording { get; init; } = new();
 
+    /// <summary>
     /// Leak watch (<see cref="Training.LeakWatch"/>): live tensors and native memory that survive collection, checked every
     /// 5–50 steps; on by default (its cost is in docs/overhead.md). Set false to turn it off.
     /// </summary>
