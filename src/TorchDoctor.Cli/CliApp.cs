@@ -112,6 +112,7 @@ public sealed partial class CliApp
         root.Subcommands.Add(CheckDataCommand());
         root.Subcommands.Add(PrintCommand());
         root.Subcommands.Add(CompareCommand());
+        root.Subcommands.Add(ProfileCommand());
         return root;
     }
 
