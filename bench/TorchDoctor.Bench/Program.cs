@@ -14,6 +14,7 @@ using TorchDoctor.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
+if (args.Contains("--profiler")) { ProfilerBench.Run(args); return; }
 var model = Arg("--model", "all");
 int blocks = int.Parse(Arg("--blocks", "12"), CultureInfo.InvariantCulture);
 int size = int.Parse(Arg("--size", "224"), CultureInfo.InvariantCulture);
