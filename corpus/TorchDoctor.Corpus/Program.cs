@@ -67,6 +67,6 @@ foreach (var c in cases)
     }
 var report = new CorpusReport(results);
 Console.WriteLine(json ? report.ToJson() : report.ToText());
-if (check && report.Scores().Any(x => Capabilities.Existing.Contains(x.Capability) && (x.Recall < 0.9 || x.FalseWarnings > 0 || x.Errors > 0)))
+if (check && report.Scores().Any(x => Capabilities.Existing.Contains(x.Capability) && (x.Recall < 0.9 || x.FalseWarnings > 0 || x.Errors > 0 || x.Contradictions > 0)))
     return 1;
 return 0;

@@ -16,8 +16,9 @@ namespace TorchDoctor.Corpus;
 /// <param name="RemedyConfirmed">Detected bugs whose fixed twin (which applies the finding's fix) is quiet.</param>
 /// <param name="BugsWithOthers">Bug programs with warnings besides the expected one.</param>
 /// <param name="Errors">Programs that threw (corpus faults).</param>
+/// <param name="Contradictions">Runs with two findings whose machine-readable remedies are opposite (<see cref="Findings.Remedies"/>).</param>
 public sealed record Score(string Capability, string Split, int Bugs, int Detected, int Twins, int TwinsWarned, int Clean, int CleanWarned,
-    int RemedyConfirmed, int BugsWithOthers, int Errors)
+    int RemedyConfirmed, int BugsWithOthers, int Errors, int Contradictions)
 {
     /// <summary>Detected / Bugs (NaN without bugs).</summary>
     public double Recall => Bugs == 0 ? double.NaN : (double)Detected / Bugs;
@@ -59,14 +60,15 @@ public sealed class CorpusReport
             clean.Count, clean.Count(c => c.Warnings.Count > 0 || c.Error is not null),
             bugs.Count(b => b.Detected && twins.TryGetValue(b.Info.Id, out var t) && t.Warnings.Count == 0 && t.Error is null),
             bugs.Count(b => b.Others.Count > 0),
-            rs.Count(r => r.Error is not null));
+            rs.Count(r => r.Error is not null),
+            rs.Count(r => Findings.Remedies.Contradictions(r.Findings).Count > 0));
     }
 
     /// <summary>The table: one row per capability and split, then every miss and false warning.</summary>
     public string ToText(bool details = true)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{"capability",-16} {"split",-8} {"recall",-14} {"false warnings (twins + clean)",-31} {"remedy verified",-16} {"bugs w/ other warnings",-22}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{"capability",-16} {"split",-8} {"recall",-14} {"false warnings (twins + clean)",-31} {"remedy verified",-16} {"bugs w/ other warnings",-22} {"opposite remedies",-17}");
         foreach (var s in Scores())
         {
             var recall = $"{s.Detected}/{s.Bugs} {Pct(s.Recall)}";
@@ -74,7 +76,8 @@ public sealed class CorpusReport
             var remedy = $"{s.RemedyConfirmed}/{s.Detected}";
             var others = $"{s.BugsWithOthers}/{s.Bugs}";
             var threw = s.Errors > 0 ? $"  {s.Errors} program(s) threw" : "";
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{s.Capability,-16} {s.Split,-8} {recall,-14} {quiet,-31} {remedy,-16} {others,-22}{threw}");
+            var opposite = $"{s.Contradictions} runs";
+            sb.AppendLine(CultureInfo.InvariantCulture, $"{s.Capability,-16} {s.Split,-8} {recall,-14} {quiet,-31} {remedy,-16} {others,-22} {opposite,-17}{threw}");
         }
         if (!details) return sb.ToString();
         var lines = new List<string>();
@@ -85,7 +88,10 @@ public sealed class CorpusReport
                 lines.Add($"  MISSED  {r.Info.Id} [{r.Info.Capability}, {r.Info.Split.ToString().ToLowerInvariant()}]: expected {r.Info.Expected}, got {Codes(r.Warnings)}");
             else if (r.Variant != Variant.Bug && r.Warnings.Count > 0)
                 lines.Add($"  WARNED  {r.Info.Id} ({Name(r.Variant)}) [{r.Info.Capability}, {r.Info.Split.ToString().ToLowerInvariant()}]: {Codes(r.Warnings)}");
-            else if (r.Variant == Variant.Bug && r.Others.Count > 0)
+            foreach (var (a, b, ra, rb) in Findings.Remedies.Contradictions(r.Findings))
+                lines.Add($"  OPPOSED {r.Info.Id} ({Name(r.Variant)}): {a.Code} at {a.Module} says {ra}, {b.Code} at {b.Module} says {rb}");
+            if (r.Error is not null || (r.Variant == Variant.Bug && !r.Detected) || (r.Variant != Variant.Bug && r.Warnings.Count > 0)) continue;
+            if (r.Variant == Variant.Bug && r.Others.Count > 0)
                 lines.Add($"  EXTRA   {r.Info.Id} [{r.Info.Capability}]: {r.Info.Expected} and also {Codes(r.Others)}");
         }
         if (lines.Count > 0)
@@ -122,6 +128,7 @@ public sealed class CorpusReport
                 w.WriteNumber("remedyConfirmed", s.RemedyConfirmed);
                 w.WriteNumber("bugsWithOtherWarnings", s.BugsWithOthers);
                 w.WriteNumber("errors", s.Errors);
+                w.WriteNumber("contradictions", s.Contradictions);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -11,7 +11,7 @@ namespace TorchDoctor.Logs;
 public sealed record RunAnalysis(ScalarLog Log, CurveSet Curves, IReadOnlyList<Finding> Findings, IReadOnlyList<string> Notes)
 {
     /// <summary>The overfitting onset step, when found.</summary>
-    public long? OverfittingOnset => Findings.FirstOrDefault(f => f.Code == LogCodes.OverfittingOnset.Code)?.Step;
+    public long? OverfittingOnset => Findings.FirstOrDefault(f => f.Code == ConvergenceCodes.Overfitting.Code)?.Step;
 }
 
 /// <summary>
@@ -60,7 +60,8 @@ public static class LogAnalysis
             notes.Add($"{curves.Run}: {p}");
         if (log.RunLog is { Completed: false } rl && log.RunLog.Header.Count > 0)
             notes.Add($"{curves.Run}: the run log has no end record: the run was stopped or is still running (last step {rl.LastStep})");
-        var findings = new List<Finding>(LogCurveDetector.Detect(curves, thresholds));
+        var lr = log.Scalars.ContainsKey(RunTags.LearningRate) ? log.Series(RunTags.LearningRate) : null;
+        var findings = new List<Finding>(LogCurveDetector.Detect(curves, thresholds, lr));
         var damage = log.Problems.Where(p => !p.IsTruncation).ToList();
         if (damage.Count > 0)
             findings.Add(Finding.Create(LogCodes.LogDamaged, null,

@@ -48,7 +48,7 @@ internal sealed class ConvergenceMonitor : IDisposable
     private readonly LoopProbe _probe;
     private readonly ModuleHooks _hooks;
     private readonly List<TorchSharp.Modules.Parameter> _params;
-    private readonly Window<StepRecord> _steps;
+    private readonly Window<Observations.StepRecord> _steps;
     private readonly Window<EpochRecord> _epochs;
     private readonly List<double> _initial = [];
     private readonly List<double> _block = [];
@@ -70,7 +70,7 @@ internal sealed class ConvergenceMonitor : IDisposable
         _probe = new LoopProbe(tree);
         _hooks = ModuleHooks.Attach(tree.Nodes.Select(n => n.Module), _probe);
         _params = (optimizer?.parameters() ?? model.parameters()).Where(p => p.requires_grad).ToList();
-        _steps = new Window<StepRecord>(Math.Max(window * 50, 1000));
+        _steps = new Window<Observations.StepRecord>(Math.Max(window * 50, 1000));
         _epochs = new Window<EpochRecord>(Math.Max(window * 5, 100));
         OptimizerName = optimizer is null ? null : OptimizerNameOf(optimizer);
         _probe.CaptureInput = true;
@@ -152,7 +152,7 @@ internal sealed class ConvergenceMonitor : IDisposable
         if (weightRatios.Count > 0) ratio = TrainingDetectors.Median(weightRatios);
         if (loss is { } v)
         {
-            _steps.Add(new StepRecord(step, v, lr, ratio));
+            _steps.Add(new Observations.StepRecord(step, v, lr, ratio));
             if (_initial.Count < 20) _initial.Add(v);
             if (double.IsFinite(v))
             {

@@ -81,6 +81,23 @@ public sealed class CorpusTests(CorpusRunFixture run) : IClassFixture<CorpusRunF
     }
 
     [Fact]
+    public void No_run_carries_opposite_remedies()
+        => Assert.Empty(run.Results.SelectMany(r => Remedies.Contradictions(r.Findings)
+            .Select(c => $"{r.Info.Id} ({r.Variant}): {c.A.Code} {c.RemedyA} vs {c.B.Code} {c.RemedyB}")));
+
+    [Fact]
+    public void Opposite_remedies_are_detected()
+    {
+        var lower = Finding.Create(TrainingCodes.DeadRelu, "relu1", "m", "a");
+        var raise = Finding.Create(TrainingCodes.UpdateRatioLow, "fc1", "m", "a");
+        Assert.Single(Remedies.Contradictions([lower, raise]));
+        Assert.Empty(Remedies.Contradictions([lower, Finding.Create(TrainingCodes.UpdateRatioHigh, "fc1", "m", "a")]));
+        // Every training code has a machine-readable remedy.
+        Assert.All(FindingCodes.All.Where(c => c.Code.StartsWith("TD20", StringComparison.Ordinal)),
+            c => Assert.NotEmpty(Remedies.Of(Finding.Create(c, null, "m", "a"))));
+    }
+
+    [Fact]
     public void Every_detected_bug_has_a_quiet_fixed_twin()
     {
         var all = run.Report.Scores().Where(x => x.Split == "all").ToList();

@@ -15,7 +15,7 @@ public sealed class MseTargetBroadcast : CorpusCase
         Id = "mse-target-broadcast",
         Title = "mse_loss(pred [N,1], target [N]) broadcasts to [N,N] (libtorch only warns on stderr): the regressor learns to predict the mean",
         Source = "Stack Overflow 'MSELoss target size different to input size, regression predicts constant'; PyTorch UserWarning 'Using a target size that is different to the input size'; issue 12 (loss calls)",
-        Expected = new("target-broadcast", Expectation.Root),
+        Expected = new("TD2112", Expectation.Root),
         Capability = Capabilities.Convergence,
         Fix = "target.unsqueeze(1) (same shape as the prediction)",
         Steps = 200,

@@ -15,7 +15,7 @@ public sealed class OverconfidentInitialLoss : CorpusCase
         Id = "overconfident-initial-loss",
         Title = "Output Linear initialised with init.normal_(w, 0, 3): confident random logits, first loss ~15 instead of ln 10 = 2.3",
         Source = "Karpathy, 'A recipe for training neural networks' (verify loss @ init); CS231n; issue 12 (initial loss vs ln C)",
-        Expected = new("initial-loss-high", "fc2"),
+        Expected = new("TD2110", "fc2"),
         Capability = Capabilities.Convergence,
         Fix = "default initialisation of the output layer",
         Steps = 100,

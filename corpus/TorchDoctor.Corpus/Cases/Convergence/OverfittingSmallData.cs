@@ -15,7 +15,7 @@ public sealed class OverfittingSmallData : CorpusCase
         Id = "overfitting-small-data",
         Title = "Wide MLP, 64 noisy training samples, 300 steps, no weight decay or early stopping: train loss → 0 while validation loss climbs",
         Source = "the guide's case study 1 (overfitting); AutoTrainer/DeepDiagnosis symptom lists; issue 12 (overfitting: report the best epoch)",
-        Expected = new("overfitting", Expectation.Root),
+        Expected = new("TD2101", Expectation.Root),
         Capability = Capabilities.Convergence,
         Fix = "weight decay 1e-2 + dropout, and 512 training samples",
         Steps = 300,

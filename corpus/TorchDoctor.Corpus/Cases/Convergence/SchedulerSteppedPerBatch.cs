@@ -15,7 +15,7 @@ public sealed class SchedulerSteppedPerBatch : CorpusCase
         Id = "scheduler-stepped-per-batch",
         Title = "StepLR(step_size 10, gamma 0.5) written for epochs but stepped every batch: lr 0.05 → 5e-11 by step 300",
         Source = "PyTorch forum 'scheduler.step() inside the batch loop'; AutoTrainer: slow convergence; issue 12 ('a learning rate decayed to almost nothing by a scheduler stepped too often')",
-        Expected = new("lr-decayed", Expectation.Root),
+        Expected = new("TD2109", Expectation.Root),
         Capability = Capabilities.Convergence,
         Fix = "scheduler.step() once per epoch",
         Steps = 300,

@@ -15,7 +15,7 @@ public sealed class SigmoidIntoBceWithLogits : CorpusCase
         Id = "sigmoid-into-bce-with-logits",
         Title = "Binary model ends in Sigmoid and its probabilities go to binary_cross_entropy_with_logits: sigmoid applied twice, gradients shrink",
         Source = "PyTorch forum 'BCEWithLogitsLoss with sigmoid output'; Stack Overflow 'model outputs stuck at 0.73'; issue 12 (loss calls)",
-        Expected = new("probabilities-into-logits-loss", "sigmoid"),
+        Expected = new("TD2111", "sigmoid"),
         Capability = Capabilities.Convergence,
         Fix = "no Sigmoid in the model (the loss applies it)",
         Steps = 200,

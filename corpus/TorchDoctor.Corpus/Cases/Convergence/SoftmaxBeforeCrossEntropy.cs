@@ -15,7 +15,7 @@ public sealed class SoftmaxBeforeCrossEntropy : CorpusCase
         Id = "softmax-before-cross-entropy",
         Title = "Model ends in Softmax(1) and its probabilities go to cross_entropy (which expects logits): the loss floors near 1.46 for 10 classes",
         Source = "Stack Overflow 'should I use softmax before nn.CrossEntropyLoss' (one of the most asked); UMLAUT: wrong last-layer activation; issue 12 (loss calls)",
-        Expected = new("probabilities-into-logits-loss", "softmax"),
+        Expected = new("TD2111", "softmax"),
         Capability = Capabilities.Convergence,
         Fix = "no Softmax in the model (cross_entropy takes logits)",
         Steps = 200,

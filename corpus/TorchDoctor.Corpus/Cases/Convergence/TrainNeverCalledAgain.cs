@@ -15,7 +15,7 @@ public sealed class TrainNeverCalledAgain : CorpusCase
         Id = "train-never-called-again",
         Title = "Validation after the first epoch calls model.eval() and never model.train(): Dropout off and BatchNorm frozen for the rest of training",
         Source = "PyTorch forum 'forgot model.train() after validation'; issue 12 (loop mistakes: train() never called again)",
-        Expected = new("train-in-eval-mode", Expectation.Root),
+        Expected = new("TD2116", Expectation.Root),
         Capability = Capabilities.Convergence,
         Fix = "model.train() after validation",
         Steps = 160,

@@ -15,7 +15,7 @@ public sealed class UnshuffledSortedData : CorpusCase
         Id = "unshuffled-sorted-data",
         Title = "Training data sorted by label and batched in order (shuffle=false): every batch is one class, the loss swings between classes",
         Source = "Stack Overflow 'validation accuracy stuck: forgot to shuffle'; AutoTrainer: oscillating loss; issue 12 (oscillation)",
-        Expected = new("oscillating-loss", Expectation.Root),
+        Expected = new("TD2105", Expectation.Root),
         Capability = Capabilities.Convergence,
         Fix = "shuffled batches",
         Steps = 160,

@@ -15,7 +15,7 @@ public sealed class ValidationInTrainMode : CorpusCase
         Id = "validation-in-train-mode",
         Title = "Validation every 20 steps without model.eval() (and without no_grad): dropout active and BatchNorm statistics updated by validation data",
         Source = "Stack Overflow 'model.eval() vs torch.no_grad()'; PyTorch forum 'validation accuracy fluctuates: forgot model.eval()'; issue 12 (loop mistakes)",
-        Expected = new("eval-in-train-mode", Expectation.Root),
+        Expected = new("TD2114", Expectation.Root),
         Capability = Capabilities.Convergence,
         Fix = "model.eval() and no_grad() around validation, model.train() after",
         Steps = 200,
