@@ -8,6 +8,7 @@ using TorchDoctor.Demos;
 using TorchDoctor.Findings;
 using TorchDoctor.Training;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 

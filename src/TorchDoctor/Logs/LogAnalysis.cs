@@ -11,7 +11,7 @@ namespace TorchDoctor.Logs;
 public sealed record RunAnalysis(ScalarLog Log, CurveSet Curves, IReadOnlyList<Finding> Findings, IReadOnlyList<string> Notes)
 {
     /// <summary>The overfitting onset step, when found.</summary>
-    public long? OverfittingOnset => Findings.FirstOrDefault(f => f.Code == LogCodes.OverfittingOnset.Code)?.Step;
+    public long? OverfittingOnset => Findings.FirstOrDefault(f => f.Code == ConvergenceCodes.Overfitting.Code)?.Step;
 }
 
 /// <summary>
@@ -23,7 +23,7 @@ public static class LogAnalysis
     /// <summary>Analyses every run under each of <paramref name="paths"/>.</summary>
     /// <exception cref="LogNotFoundException">A path holds no log.</exception>
     public static IReadOnlyList<RunAnalysis> Analyze(IReadOnlyList<string> paths, string? trainTag = null, string? valTag = null,
-        LogCurveThresholds? thresholds = null, IProgress<(int Done, int Total)>? progress = null)
+        CurveThresholds? thresholds = null, IProgress<(int Done, int Total)>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
         var result = new List<RunAnalysis>();
@@ -41,7 +41,7 @@ public static class LogAnalysis
     }
 
     /// <summary>Analyses one run already read.</summary>
-    public static RunAnalysis Analyze(ScalarLog log, string? trainTag = null, string? valTag = null, LogCurveThresholds? thresholds = null, string? displayName = null)
+    public static RunAnalysis Analyze(ScalarLog log, string? trainTag = null, string? valTag = null, CurveThresholds? thresholds = null, string? displayName = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         var curves = CurveSet.Find(log, trainTag, valTag) with { Run = displayName ?? log.Name };
@@ -60,7 +60,8 @@ public static class LogAnalysis
             notes.Add($"{curves.Run}: {p}");
         if (log.RunLog is { Completed: false } rl && log.RunLog.Header.Count > 0)
             notes.Add($"{curves.Run}: the run log has no end record: the run was stopped or is still running (last step {rl.LastStep})");
-        var findings = new List<Finding>(LogCurveDetector.Detect(curves, thresholds));
+        var lr = log.Scalars.ContainsKey(RunTags.LearningRate) ? log.Series(RunTags.LearningRate) : null;
+        var findings = new List<Finding>(LogCurveDetector.Detect(curves, thresholds, lr));
         var damage = log.Problems.Where(p => !p.IsTruncation).ToList();
         if (damage.Count > 0)
             findings.Add(Finding.Create(LogCodes.LogDamaged, null,

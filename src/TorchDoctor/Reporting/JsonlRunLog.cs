@@ -70,7 +70,7 @@ public sealed class JsonlRunLog : IRunSink
     }
 
     /// <inheritdoc />
-    public void OnStep(StepRecord step)
+    public void OnStep(StepSample step)
     {
         ArgumentNullException.ThrowIfNull(step);
         var o = step.Observations;

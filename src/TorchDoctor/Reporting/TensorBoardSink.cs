@@ -39,7 +39,7 @@ public sealed class TensorBoardSink : IRunSink
     }
 
     /// <inheritdoc />
-    public void OnStep(StepRecord step)
+    public void OnStep(StepSample step)
     {
         ArgumentNullException.ThrowIfNull(step);
         var o = step.Observations;

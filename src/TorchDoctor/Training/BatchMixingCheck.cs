@@ -72,6 +72,7 @@ public static class BatchMixingCheck
         }
         finally
         {
+            foreach (var (_, _, t) in capture.Outputs) t.Dispose();
             capture.Outputs.Clear();
             foreach (var (m, training) in modes) m.train(training);
             torch.set_rng_state(rng);
@@ -85,7 +86,7 @@ public static class BatchMixingCheck
         public object? OnExit(Module module, object?[] inputs, object? output)
         {
             if (output is Tensor t && !t.IsInvalid && t.is_floating_point() && tree.Find(module) is { } node)
-                Outputs.Add((node.Path, node.TypeName, t.alias()));   // Sequential disposes its intermediates: keep our own handle
+                Outputs.Add((node.Path, node.TypeName, t.alias().DetachFromDisposeScope()));   // modules dispose their intermediates: keep our own handle
             return null;
         }
     }

@@ -56,6 +56,13 @@ public sealed record DoctorOptions
     public IReadOnlyList<IRunSink> Sinks { get; init; } = [];
     /// <summary>What the recording adds (histograms, run name).</summary>
     public RunRecorderOptions Recording { get; init; } = new();
+    /// <summary>
+    /// Leak watch (<see cref="Training.LeakWatch"/>): live tensors and native memory that survive collection, checked every
+    /// 5–50 steps; on by default (its cost is in docs/overhead.md). Set false to turn it off.
+    /// </summary>
+    public bool LeakWatch { get; init; } = true;
+    /// <summary>Deep mode of the leak watch: when a leak is found, name the field or local holding the tensors and the source line (heap snapshot; seconds).</summary>
+    public bool LeakAttribution { get; init; }
 }
 
 /// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
@@ -113,6 +120,8 @@ public sealed class Doctor : IDisposable
     private readonly ConvergenceMonitor _convergence;
     private int _epoch;
 
+    private readonly LeakWatch? _leakWatch;
+
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
         _model = model;
@@ -126,6 +135,8 @@ public sealed class Doctor : IDisposable
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
         _convergence = new ConvergenceMonitor(model, _tree, optimizer, options.CurveThresholds, options.Window, Raise);
+
+        if (options.LeakWatch) _leakWatch = new LeakWatch(new LeakWatchOptions { Attribution = options.LeakAttribution });
         StaticChecks(optimizer);
         if (options.Sinks.Count > 0) _recorder = new RunRecorder(this, model, optimizer, options.Sinks, options.Recording, options.SampleInterval);
     }
@@ -188,6 +199,8 @@ public sealed class Doctor : IDisposable
     public long? DivergedAt { get; private set; }
     /// <summary>The last completed step's observations.</summary>
     public StepObservations? LastStep { get; private set; }
+    /// <summary>The leak watch (memory timeline, checks), or null when <see cref="DoctorOptions.LeakWatch"/> is off.</summary>
+    public LeakWatch? LeakWatch => _leakWatch;
 
     /// <summary>Starts a step: call before the forward pass.</summary>
     public void BeginStep()
@@ -349,6 +362,8 @@ public sealed class Doctor : IDisposable
         _convergence.EndStep(Step, _loss, updates, HasCode);
         // The weight-copy buffers are reused while every step is sampled, and freed otherwise.
         if (!(_schedule?.IsDense(Step + 1) ?? _options.SampleInterval == 1)) _updates.Release();
+
+        if (_leakWatch?.EndStep(Step) is { } leak) Raise(leak);
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)

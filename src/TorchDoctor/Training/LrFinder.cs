@@ -14,8 +14,8 @@ public sealed record LrFinderOptions
     public double EndLr { get; init; } = 10;
     /// <summary>Steps of the sweep (the LR grows by a constant factor each step).</summary>
     public int Steps { get; init; } = 100;
-    /// <summary>Exponential smoothing of the loss (bias-corrected), as in fastai (0.98 over ~100 steps).</summary>
-    public double Smoothing { get; init; } = 0.98;
+    /// <summary>Exponential smoothing of the loss (bias-corrected). 0.95 as torch-lr-finder (smooth_f 0.05); fastai's 0.98 lags ~50 steps, too much for short sweeps.</summary>
+    public double Smoothing { get; init; } = 0.95;
     /// <summary>Stop when the smoothed loss exceeds this multiple of its minimum (Smith 2017; fastai: 4).</summary>
     public double DivergeFactor { get; init; } = 4;
     /// <summary>The suggestion is the LR of the smoothed-loss minimum divided by this (fastai's lr_min / 10).</summary>

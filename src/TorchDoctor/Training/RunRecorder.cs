@@ -73,7 +73,7 @@ internal sealed class RunRecorder : IDisposable
             memory = ProcessMemory.ResidentBytes();
             if (_options.Histograms) hist = Samples();
         }
-        var record = new StepRecord(obs, lr, memory, hist);
+        var record = new StepSample(obs, lr, memory, hist);
         foreach (var s in _sinks) s.OnStep(record);
     }
 

@@ -21,7 +21,7 @@ public sealed record HistogramSample(string Kind, string Name, float[] Values);
 /// <param name="LearningRate">The first param group's learning rate, when an optimizer was given.</param>
 /// <param name="MemoryBytes">Process resident memory, when the platform reports it (sampled steps).</param>
 /// <param name="Histograms">Value samples for histograms (sampled steps, when histograms are on).</param>
-public sealed record StepRecord(StepObservations Observations, double? LearningRate, long? MemoryBytes, IReadOnlyList<HistogramSample> Histograms)
+public sealed record StepSample(StepObservations Observations, double? LearningRate, long? MemoryBytes, IReadOnlyList<HistogramSample> Histograms)
 {
     /// <summary>The step.</summary>
     public long Step => Observations.Step;
@@ -36,7 +36,7 @@ public interface IRunSink : IDisposable
     /// <summary>The run starts.</summary>
     void OnStart(RunStart start);
     /// <summary>A step ended.</summary>
-    void OnStep(StepRecord step);
+    void OnStep(StepSample step);
     /// <summary>A scalar the training loop logged (epoch metrics, validation loss, accuracy...).</summary>
     void OnScalar(string tag, long step, double value);
     /// <summary>A finding was raised.</summary>

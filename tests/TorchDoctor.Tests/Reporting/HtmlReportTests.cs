@@ -66,7 +66,7 @@ public sealed class HtmlReportTests : IDisposable
         Assert.Contains("test report &lt;&amp;&gt;", html, StringComparison.Ordinal);
         // Findings come before the charts.
         Assert.True(html.IndexOf("id=\"findings\"", StringComparison.Ordinal) < html.IndexOf("id=\"runs\"", StringComparison.Ordinal));
-        Assert.Contains("TD6001", html, StringComparison.Ordinal);
+        Assert.Contains("TD2101", html, StringComparison.Ordinal);
     }
 
     [ChromiumFact]
@@ -104,6 +104,6 @@ public sealed class HtmlReportTests : IDisposable
             Assert.Equal(a.Select(p => (float)p.Value), b.Select(p => (float)p.Value));
         }
         Assert.Equal(40, events.Get(RunTags.Loss).Count);
-        Assert.Equal(8, events.Get(RunTags.GradNormPrefix + "fc1").Count);
+        Assert.True(events.Get(RunTags.GradNormPrefix + "fc1").Count >= 8);
     }
 }
