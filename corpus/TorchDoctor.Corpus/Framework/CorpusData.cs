@@ -21,21 +21,38 @@ public static class CorpusData
 
         /// <summary>
         /// Shuffled mini-batches, epoch after epoch, for <paramref name="steps"/> steps (what a DataLoader with
-        /// shuffle=true gives). Dispose each batch, or run the step in a dispose scope.
+        /// shuffle=true gives). Like a loader that owns its batches, each batch is disposed when the next one is taken
+        /// (and at the end): keep nothing from a batch beyond its step.
         /// </summary>
         public IEnumerable<(Tensor X, Tensor Y)> Batches(int batchSize, int steps, long seed)
         {
             using var gen = new Generator((ulong)seed + 1);
             int step = 0;
-            while (true)
+            Tensor? x = null, y = null;
+            try
             {
-                using var order = randperm(Count, generator: gen);
-                for (long i = 0; i + batchSize <= Count; i += batchSize)
+                while (true)
                 {
-                    if (step++ == steps) yield break;
-                    using var idx = order.narrow(0, i, batchSize);
-                    yield return (X.index_select(0, idx), Y.index_select(0, idx));
+                    using var order = randperm(Count, generator: gen);
+                    for (long i = 0; i + batchSize <= Count; i += batchSize)
+                    {
+                        x?.Dispose();
+                        y?.Dispose();
+                        x = y = null;
+                        if (step++ == steps) yield break;
+                        using (var idx = order.narrow(0, i, batchSize))
+                        {
+                            x = X.index_select(0, idx).DetachFromDisposeScope();
+                            y = Y.index_select(0, idx).DetachFromDisposeScope();
+                        }
+                        yield return (x, y);
+                    }
                 }
+            }
+            finally
+            {
+                x?.Dispose();
+                y?.Dispose();
             }
         }
 
