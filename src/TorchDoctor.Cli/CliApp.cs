@@ -183,6 +183,8 @@ public sealed partial class CliApp
         root.Options.Add(new Option<bool>("--quiet", "-q") { Description = "Only results, findings and errors: no progress bars or notes.", Recursive = true });
 
         root.Subcommands.Add(SanityCommand());
+
+        root.Subcommands.Add(ProfileCommand());
         return root;
     }
 

@@ -108,3 +108,35 @@ public class ProfilerTests
         Assert.Equal([0, 0, 1, 2, 2, 0, 0, 1, 2, 2, 0, 0], Enumerable.Range(0, 12).Select(i => s.StateOf(i)));
     }
 }
+
+/// <summary>`torchdoctor profile`.</summary>
+public class ProfileCommandTests
+{
+    [Fact]
+    public void Profile_prints_sorted_rows_and_writes_a_trace()
+    {
+        var trace = Path.Combine(Path.GetTempPath(), $"td-trace-{Guid.NewGuid():N}.json");
+        try
+        {
+            var (code, output, err) = CliRunner.Run("profile", "--model", "mnist-cnn", "--input", "4,1,28,28", "--steps", "2", "--sort", "total", "--row-limit", "5", "--trace", trace);
+            Assert.True(code == 0, err);
+            Assert.Contains("(model)", output);
+            Assert.Contains("phase  backward", output);
+            using var doc = JsonDocument.Parse(File.ReadAllText(trace));
+            Assert.True(doc.RootElement.GetProperty("traceEvents").GetArrayLength() > 20);
+            var (jcode, json, _) = CliRunner.Run("profile", "--model", "mnist-cnn", "--input", "4,1,28,28", "--steps", "1", "--json");
+            Assert.Equal(0, jcode);
+            Assert.Equal(1, CliRunner.Json(json).GetProperty("steps").GetInt32());
+        }
+        finally { File.Delete(trace); }
+    }
+
+    [Fact]
+    public void Bad_profile_usage_exits_2_with_one_line()
+    {
+        var (code, _, err) = CliRunner.Run("profile", "--model", "no-such-model");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown model 'no-such-model'", err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+}
