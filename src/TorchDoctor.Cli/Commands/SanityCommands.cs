@@ -1,4 +1,6 @@
 using System.CommandLine;
+using TorchDoctor.Cli.Rendering;
+using TorchSharp;
 using System.Globalization;
 using Spectre.Console;
 using TorchDoctor.Models;

@@ -99,6 +99,10 @@ public sealed record LabelObservation
     public string? ClassesSource { get; init; }
     /// <summary>Mean length of runs of equal labels in index order (1 for alternating; large for sorted data).</summary>
     public double MeanRunLength { get; init; }
+    /// <summary>Whole-number labels beyond 2^53 in magnitude (not representable as class indices); not in <see cref="Histogram"/>.</summary>
+    public long HugeLabels { get; init; }
+    /// <summary>The first such labels: (sample index, value).</summary>
+    public IReadOnlyList<(long Index, double Value)> HugeExamples { get; init; } = [];
 }
 
 /// <summary>Exact duplicate samples (same bytes in every non-label field) within one split.</summary>

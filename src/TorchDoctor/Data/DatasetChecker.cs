@@ -29,6 +29,11 @@ public sealed record DataCheckOptions
     public long Seed { get; init; }
     /// <summary>Progress: split name, samples done, samples to do. Called every few hundred samples and at the end.</summary>
     public Action<string, long, long>? Progress { get; init; }
+    /// <summary>
+    /// The loss the labels will meet: <c>cross-entropy</c> (class indices, the default when null), <c>bce</c> (float 0/1
+    /// targets) or <c>mse</c> (float targets). It decides which label rules apply (TD3012 is cross-entropy's).
+    /// </summary>
+    public string? Loss { get; init; }
 }
 
 /// <summary>A named split of a data set (train, validation, test).</summary>
@@ -112,10 +117,15 @@ public static class DatasetChecker
         {
             findings.AddRange(DataDetectors.Failures(s.Report.Failures, showSplit));
             foreach (var f in s.Report.Fields) findings.AddRange(DataDetectors.Field(f, model, showSplit, primary: ReferenceEquals(s, scans[0])));
-            if (s.Report.Labels is { } l) findings.AddRange(DataDetectors.Labels(l, showSplit));
+            if (s.Report.Labels is { } l)
+            {
+                if (options.Loss is "bce" or "mse") findings.AddRange(DataInputDetectors.LabelsForLoss(l, options.Loss));
+                else findings.AddRange(DataDetectors.Labels(l, showSplit));
+            }
             findings.AddRange(DataDetectors.Duplicates(s.Report.Duplicates, showSplit));
         }
         foreach (var l in leakage) findings.AddRange(DataDetectors.Leakage(l));
+        for (int i = 1; i < scans.Count; i++) findings.AddRange(DataInputDetectors.SplitAgreement(scans[0].Report, scans[i].Report));
         return new DataCheckReport
         {
             Splits = scans.Select(s => s.Report).ToList(),
@@ -257,7 +267,7 @@ public static class DatasetChecker
                     if (key == labelField)
                     {
                         var v = acc.LastScalar;
-                        if (v is { } x && double.IsFinite(x) && x == Math.Floor(x)) label = (long)x;
+                        if (v is { } x && double.IsFinite(x) && x == Math.Floor(x) && Math.Abs(x) <= 9007199254740992.0) label = (long)x;
                         labels.Add(index, v, dtype);
                         continue;
                     }
@@ -324,9 +334,19 @@ public static class DatasetChecker
         private long _samples, _runs;
         private long? _prev;
 
+        private long _huge;
+        private readonly List<(long, double)> _hugeExamples = [];
+
         public void Add(long index, double? value, ScalarType dtype)
         {
             if (value is not { } v || !double.IsFinite(v) || v != Math.Floor(v)) { _integer = false; return; }
+            if (Math.Abs(v) > 9007199254740992.0)
+            {
+                // 1e30 or 2^62 as a float: a cast to long would saturate or lose digits; keep it out of the histogram.
+                _huge++;
+                if (_hugeExamples.Count < 10) _hugeExamples.Add((index, v));
+                return;
+            }
             long k = (long)v;
             _samples++;
             _hist[k] = _hist.GetValueOrDefault(k) + 1;
@@ -343,6 +363,8 @@ public static class DatasetChecker
             FirstIndices = _first.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value),
             Classes = model.Classes, ClassesSource = model.ClassesSource,
             MeanRunLength = _runs == 0 ? 0 : (double)_samples / _runs,
+            HugeLabels = _huge,
+            HugeExamples = _hugeExamples,
         };
     }
 

@@ -127,6 +127,8 @@ public sealed class StateDictComparison
     public int LoadedCount { get; init; }
     /// <summary>True when every model tensor was loaded and nothing in the checkpoint was left over (a strict load).</summary>
     public bool LoadedStrict { get; init; }
+    /// <summary>Checkpoint tensors holding NaN or Inf: (key, number of non-finite elements), in checkpoint order.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> NonFinite { get; init; } = [];
     /// <summary>True when the keys match as they are: nothing missing, unexpected or of another shape.</summary>
     public bool Clean => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0 && ShapeMismatches.Count == 0;
 
@@ -142,6 +144,9 @@ public sealed class StateDictComparison
             sb.AppendLine($"Parameters: {file} ({Format}, {CheckpointCount} tensors) vs the model's state_dict ({ModelCount}): " +
                 $"{MissingKeys.Count} missing, {UnexpectedKeys.Count} unexpected, {ShapeMismatches.Count} of another shape.");
         if (ReaderNote is not null) sb.AppendLine("  Note: " + ReaderNote + ".");
+        if (NonFinite.Count > 0)
+            sb.AppendLine($"  Non-finite weights: {NonFinite.Count} tensor(s) of the checkpoint hold NaN/Inf: " +
+                string.Join(", ", NonFinite.Take(12).Select(kv => $"{kv.Key} ({kv.Value:N0})")) + (NonFinite.Count > 12 ? ", ..." : "") + ".");
         void List(string title, IReadOnlyList<string> keys)
         {
             if (keys.Count == 0) return;
@@ -213,6 +218,9 @@ public static class StateDictComparer
         var unexpected = checkpoint.Tensors.Where(kv => !byKey.ContainsKey(kv.Key)).Select(kv => kv.Key).ToList();
         var shapes = new List<ShapeMismatch>();
         var dtypes = new List<DTypeMismatch>();
+        var nonFinite = new List<KeyValuePair<string, long>>();
+        foreach (var (k, v) in checkpoint.Tensors)
+            if (NumericComparer.NonFinite(v) is var n and > 0) nonFinite.Add(new(k, n));
         foreach (var t in modelTensors)
         {
             if (!ckpt.TryGetValue(t.Key, out var c)) continue;
@@ -272,6 +280,7 @@ public static class StateDictComparer
             UnexpectedAfterMapping = unexpectedAfter,
             LoadedCount = loaded,
             LoadedStrict = strict,
+            NonFinite = nonFinite,
         };
     }
 

@@ -16,11 +16,18 @@ namespace TorchDoctor.Training;
 public sealed record DoctorOptions
 {
     /// <summary>
-    /// Full probes (activation and gradient statistics, update ratios) run every this many steps. Default 100:
-    /// about 1% overhead on the small demo CNN, much less on larger models (measured in docs/overhead.md).
-    /// Findings that need persistence appear after 3 sampled steps. Set 1 to monitor every step.
+    /// Full probes (activation and gradient statistics, update ratios) run every this many steps in a healthy steady
+    /// state. Default 100: within the noise of an unmonitored run on the small demo CNN, much less on larger models
+    /// (measured in docs/overhead.md). Set 1 to monitor every step.
     /// </summary>
     public int SampleInterval { get; init; } = 100;
+    /// <summary>
+    /// When the full probes run before and around the steady state: every step at the start, then backing off to
+    /// <see cref="SampleInterval"/>, and every step again for a while after a loss spike, a gradient-norm jump or a
+    /// candidate finding (<see cref="SamplingSchedule"/>), so findings that need 3 sampled steps appear within the first
+    /// steps. Null: a fixed interval (steps 0, <see cref="SampleInterval"/>, 2×<see cref="SampleInterval"/>, …).
+    /// </summary>
+    public SamplingScheduleOptions? Schedule { get; init; } = new();
     /// <summary>
     /// Which probes are on. Default: <see cref="ProbeKinds.Default"/> (all sampled probes; the every-step NaN/Inf watch turns
     /// itself on at the first non-finite loss). Use <see cref="ProbeKinds.All"/> when hunting a NaN from the first step.
@@ -42,6 +49,20 @@ public sealed record DoctorOptions
     public bool Anomaly { get; init; }
     /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
     public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
+    /// <summary>
+    /// Where the run is recorded, as it trains: e.g. <c>RunSinks.ForDirectory("runs/exp1")</c> for a JSONL run log and
+    /// TensorBoard event files. Each step, scalar, finding and phase goes to every sink; disposing the doctor closes them.
+    /// </summary>
+    public IReadOnlyList<IRunSink> Sinks { get; init; } = [];
+    /// <summary>What the recording adds (histograms, run name).</summary>
+    public RunRecorderOptions Recording { get; init; } = new();
+    /// <summary>
+    /// Leak watch (<see cref="Training.LeakWatch"/>): live tensors and native memory that survive collection, checked every
+    /// 5–50 steps; on by default (its cost is in docs/overhead.md). Set false to turn it off.
+    /// </summary>
+    public bool LeakWatch { get; init; } = true;
+    /// <summary>Deep mode of the leak watch: when a leak is found, name the field or local holding the tensors and the source line (heap snapshot; seconds).</summary>
+    public bool LeakAttribution { get; init; }
 }
 
 /// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
@@ -84,7 +105,7 @@ public sealed class Doctor : IDisposable
     private readonly List<Finding> _findings = [];
     private readonly Dictionary<(string, string?), int> _counts = [];
     private readonly IReadOnlyList<ITrainingDetector> _detectors;
-    private List<Tensor>? _snapshot;
+    private readonly UpdateTracker _updates = new();
     private double? _loss;
     private List<ParameterObservation> _paramObs = [];
     private double? _globalNorm;
@@ -94,8 +115,12 @@ public sealed class Doctor : IDisposable
     private bool _anomalyOn => _anomaly is not null;
     private bool _disposed;
     private Finding? _pendingBackward;
+    private readonly RunRecorder? _recorder;
+    private readonly SamplingSchedule? _schedule;
     private readonly ConvergenceMonitor _convergence;
     private int _epoch;
+
+    private readonly LeakWatch? _leakWatch;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
@@ -104,12 +129,33 @@ public sealed class Doctor : IDisposable
         _detectors = options.Detectors ?? TrainingDetectors.All;
         _tree = ModuleTree.Build(model);
         _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
+        _schedule = options.Schedule is null ? null : new SamplingSchedule(options.SampleInterval, options.Schedule);
         History = new TrainingHistory(options.Window);
-        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.DisplayPath, P: p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
         _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
         _convergence = new ConvergenceMonitor(model, _tree, optimizer, options.CurveThresholds, options.Window, Raise);
+
+        if (options.LeakWatch) _leakWatch = new LeakWatch(new LeakWatchOptions { Attribution = options.LeakAttribution });
         StaticChecks(optimizer);
+        if (options.Sinks.Count > 0) _recorder = new RunRecorder(this, model, optimizer, options.Sinks, options.Recording, options.SampleInterval);
+    }
+
+    /// <summary>
+    /// Records a scalar the loop computed (validation loss, accuracy, an epoch metric) at the current step, for the sinks
+    /// (<see cref="DoctorOptions.Sinks"/>). Common tags: <c>val/loss</c>, <c>val/accuracy</c>, <c>train/accuracy</c>.
+    /// </summary>
+    public void LogScalar(string tag, double value, long? step = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tag);
+        _recorder?.OnScalar(tag, step ?? Math.Max(0, Step), value);
+    }
+
+    /// <summary>Marks the start of a phase (e.g. <c>validate</c>, <c>train</c>) in the run log.</summary>
+    public void BeginPhase(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _recorder?.OnPhase(name, Math.Max(0, Step));
     }
 
     /// <summary>Attaches probes to every module of <paramref name="model"/>. Pass the optimizer to check that it holds every trainable parameter.</summary>
@@ -126,18 +172,35 @@ public sealed class Doctor : IDisposable
     public long Step { get; private set; } = -1;
     /// <summary>True when the current step runs the full probes.</summary>
     public bool IsSampled => _probe.Sampled;
+    /// <summary>The sampling schedule in force (null with a fixed interval, <see cref="DoctorOptions.Schedule"/> = null).</summary>
+    public SamplingSchedule? Schedule => _schedule;
     /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
     public int Occurrences(Finding f) => _counts.GetValueOrDefault(OncePerRun.Contains(f.Code) ? (f.Code, null) : (f.Code, f.Module));
-    /// <summary>Raised for each new (code, module).</summary>
-    public event EventHandler<Finding>? FindingRaised;
+    /// <summary>
+    /// Raised for each new (code, module). A handler added after <see cref="Attach"/> first receives the findings raised
+    /// so far (those of Attach's static checks, such as parameters missing from the optimizer), in order, then the new ones.
+    /// </summary>
+    public event EventHandler<Finding>? FindingRaised
+    {
+        add
+        {
+            if (value is null) return;
+            _findingRaised += value;
+            foreach (var f in _findings.ToList()) value(this, f);
+        }
+        remove => _findingRaised -= value;
+    }
+    private EventHandler<Finding>? _findingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
     public TrainingHistory History { get; }
     /// <summary>The first step whose loss was NaN/Inf, or null. From then on only the first non-finite origin is reported.</summary>
     public long? DivergedAt { get; private set; }
     /// <summary>The last completed step's observations.</summary>
     public StepObservations? LastStep { get; private set; }
+    /// <summary>The leak watch (memory timeline, checks), or null when <see cref="DoctorOptions.LeakWatch"/> is off.</summary>
+    public LeakWatch? LeakWatch => _leakWatch;
 
     /// <summary>Starts a step: call before the forward pass.</summary>
     public void BeginStep()
@@ -149,7 +212,7 @@ public sealed class Doctor : IDisposable
         _loss = null;
         _paramObs = [];
         _globalNorm = null;
-        _probe.Begin(Step, Step % _options.SampleInterval == 0);
+        _probe.Begin(Step, _schedule?.IsSampled(Step) ?? Step % _options.SampleInterval == 0);
         _convergence.BeginStep(Step);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
@@ -167,6 +230,8 @@ public sealed class Doctor : IDisposable
             _convergence.ImplicitStep();
             BeginStep();
         }
+        if (loss is not null && !loss.IsInvalid && loss.numel() == 0)
+            throw new ArgumentException($"The loss tensor is empty (shape [{string.Join(", ", loss.shape)}]): there is no loss to record. An empty batch? Check the loader and the loss's reduction.", nameof(loss));
         if (loss is not null && !loss.IsInvalid)
             _loss = loss.numel() != 1 ? TensorStats.Sum(loss)
                   : loss.dtype == ScalarType.Float64 ? loss.item<double>()
@@ -181,13 +246,11 @@ public sealed class Doctor : IDisposable
         {
             double sq = _paramObs.Where(p => p.HasGradient).Sum(p => p.GradNorm * p.GradNorm);
             _globalNorm = Math.Sqrt(sq);
+            if (_probe.Sampled) _schedule?.ObserveGradNorm(Step, _globalNorm.Value);
         }
+        if (_loss is { } seen) _schedule?.ObserveLoss(Step, seen);
         if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
-        {
-            DisposeSnapshot();
-            using var _ = no_grad();
-            _snapshot = _params.Select(p => p.P.detach().clone().DetachFromDisposeScope()).ToList();
-        }
+            _updates.Capture(_params.Select(p => (Tensor)p.P).ToList());
         _convergence.AfterBackward(Step);
     }
 
@@ -227,16 +290,18 @@ public sealed class Doctor : IDisposable
         _inStep = false;
         var (acts, grads, entered) = _probe.Take();
         var updates = new List<UpdateObservation>();
-        if (_snapshot is not null)
+        if (_updates.Captured)
         {
+            // Weight norms before the step come from the parameter observations (same sampled step); without them, one read.
+            var before = _paramObs.Count == _params.Count ? null : TensorStats.Parameters(_params.Select(_ => (Tensor?)null).ToList(), _params.Select(p => (Tensor)p.P).ToList());
+            var moved = _updates.Measure(_params.Select(p => (Tensor)p.P).ToList());
             for (int i = 0; i < _params.Count; i++)
             {
                 var (name, module, p) = _params[i];
-                var obs = _paramObs.FirstOrDefault(o => o.Name == name);
-                updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), TensorStats.DistanceNorm(p, _snapshot[i]),
-                    obs?.WeightNorm ?? TensorStats.Norm(_snapshot[i]), p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
+                var obs = _paramObs.Count == _params.Count ? _paramObs[i] : null;
+                updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), moved[i],
+                    obs?.WeightNorm ?? before![i].WeightNorm, p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
             }
-            DisposeSnapshot();
         }
         var step = new StepObservations
         {
@@ -280,6 +345,9 @@ public sealed class Doctor : IDisposable
             if (backward is null) Raise(_pendingBackward);
             _pendingBackward = null;
         }
+        // One cause, one finding: a NaN loss after an origin or an explosion is their consequence, not a second cause.
+        if (found.Any(f => f.Code is "TD2002" or "TD2005" or "TD2006"))
+            found.RemoveAll(f => f.Code == TrainingCodes.NonFiniteLoss.Code);
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
@@ -290,11 +358,39 @@ public sealed class Doctor : IDisposable
             }
             Raise(f);
         }
+        if (_schedule is not null && step.Sampled && DivergedAt is null) SuspectCandidates(step);
         _convergence.EndStep(Step, _loss, updates, HasCode);
+        // The weight-copy buffers are reused while every step is sampled, and freed otherwise.
+        if (!(_schedule?.IsDense(Step + 1) ?? _options.SampleInterval == 1)) _updates.Release();
+
+        if (_leakWatch?.EndStep(Step) is { } leak) Raise(leak);
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
             _anomalyArmed = true;
+        _recorder?.OnStep(step);
+    }
+
+    /// <summary>
+    /// A candidate finding: a rule that holds at this sampled step but needs more sampled steps to persist, for a
+    /// (code, module) not reported yet. The schedule then samples the next steps, so persistence is decided within a few
+    /// steps instead of a few intervals.
+    /// </summary>
+    private void SuspectCandidates(StepObservations step)
+    {
+        if (_options.Thresholds.Persistence <= 1) return;
+        var loose = _options.Thresholds with { Persistence = 1 };
+        foreach (var d in _detectors)
+        {
+            if (d is NonFiniteDetector) continue;
+            foreach (var c in d.Detect(step, History, loose))
+            {
+                var key = OncePerRun.Contains(c.Code) ? (c.Code, (string?)null) : (c.Code, c.Module);
+                if (_counts.ContainsKey(key) || _options.Suppress.Contains(c.Code) || _options.Suppress.Contains(c.Slug)) continue;
+                _schedule!.Suspect(Step, $"candidate {c.Slug}{(c.Module is null ? "" : " at " + c.Module)}");
+                return;
+            }
+        }
     }
 
     /// <summary>
@@ -359,18 +455,21 @@ public sealed class Doctor : IDisposable
     private List<ParameterObservation> ObserveParameters(Dictionary<string, int> entered)
     {
         var list = new List<ParameterObservation>(_params.Count);
-        foreach (var (name, module, p) in _params)
+        var grads = _params.Select(p => p.P.grad is { IsInvalid: false } g ? g : null).ToList();
+        // Every parameter's gradient statistics and weight norm in one host read.
+        var all = TensorStats.Parameters(grads, _params.Select(p => (Tensor)p.P).ToList());
+        for (int i = 0; i < _params.Count; i++)
         {
-            var g = p.grad;
-            bool has = g is not null && !g.IsInvalid;
-            var stats = has ? TensorStats.Gradient(g!) : default;
+            var (name, module, p) = _params[i];
+            bool has = grads[i] is not null;
+            var stats = all[i];
             list.Add(new ParameterObservation
             {
                 Step = Step, Name = name, Module = module,
                 ExecutionOrder = entered.TryGetValue(module, out var o) ? o : int.MaxValue,
                 Rank = (int)p.dim(), Elements = p.numel(), RequiresGrad = p.requires_grad, HasGradient = has,
                 GradNorm = stats.Norm, GradMeanAbs = stats.MeanAbs, GradZeroFraction = stats.ZeroFraction, GradNonFinite = stats.NonFinite,
-                WeightNorm = TensorStats.Norm(p),
+                WeightNorm = stats.WeightNorm,
             });
         }
         return list;
@@ -399,6 +498,32 @@ public sealed class Doctor : IDisposable
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
 
+    /// <summary>
+    /// Findings that follow from a cause already reported in this run, so they are not a second cause with advice of their own:
+    /// a NaN loss after a NaN/Inf origin or exploding gradients; a frozen parameter that is missing from the optimizer; update
+    /// ratios (whose advice is a learning-rate change) once the gradient flow itself is broken (vanishing, exploding, dead units),
+    /// since the ratio then measures the broken gradient, not the learning rate.
+    /// </summary>
+    private bool IsConsequence(Finding f)
+    {
+        if (f.Code == TrainingCodes.NonFiniteLoss.Code)
+            return HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.NonFiniteForward.Code) || HasCode(TrainingCodes.NonFiniteBackward.Code);
+        if (f.Code == TrainingCodes.NonFiniteForward.Code && f.Evidence.TryGetValue("likely operation", out var op) &&
+            op.StartsWith("overflow: its input", StringComparison.Ordinal))
+            return HasCode(TrainingCodes.ExplodingGradients.Code);
+        // Gradient-flow findings about parameters the optimizer never updates describe a layer that cannot learn at all.
+        if (f.Code is "TD2001" or "TD2002" && f.Module is not null &&
+            _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) &&
+                               ps.Split(", ").Any(p => p.StartsWith(f.Module + ".", StringComparison.Ordinal) && !p[(f.Module.Length + 1)..].Contains('.'))))
+            return true;
+        if (f.Code == TrainingCodes.FrozenParameter.Code)
+            return f.Evidence.TryGetValue("parameter", out var name) &&
+                   _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) && ps.Split(", ").Contains(name));
+        if (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == TrainingCodes.UpdateRatioHigh.Code)
+            return HasCode(TrainingCodes.VanishingGradients.Code) || HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.DeadRelu.Code);
+        return false;
+    }
+
     private static readonly HashSet<string> OncePerRun =
         [TrainingCodes.NonFiniteForward.Code, TrainingCodes.NonFiniteBackward.Code, TrainingCodes.NonFiniteLoss.Code, TrainingCodes.AnomalyTrace.Code];
 
@@ -407,21 +532,16 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
-        if (ConvergenceMonitor.IsConsequence(f, HasCode)) return;   // one cause, one finding
+        if (IsConsequence(f) || ConvergenceMonitor.IsConsequence(f, HasCode)) return;   // one cause, one finding
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
         if (_counts[key] > 1) return;
         _findings.Add(f);
-        FindingRaised?.Invoke(this, f);
+        _findingRaised?.Invoke(this, f);
+        _recorder?.OnFinding(f);
     }
 
-    private void DisposeSnapshot()
-    {
-        if (_snapshot is null) return;
-        foreach (var t in _snapshot) t.Dispose();
-        _snapshot = null;
-    }
 
     /// <summary>Removes every hook and frees the weight copies.</summary>
     public void Dispose()
@@ -430,7 +550,8 @@ public sealed class Doctor : IDisposable
         _disposed = true;
         _hooks.Dispose();
         _convergence.Dispose();
-        DisposeSnapshot();
+        _updates.Dispose();
         DisarmAnomaly();
+        _recorder?.Dispose();
     }
 }

@@ -1,0 +1,95 @@
+using TorchDoctor.Demos;
+using TorchDoctor.Detectors;
+using TorchDoctor.Observations;
+using TorchDoctor.Training;
+using Xunit;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace TorchDoctor.Tests.Memory;
+
+/// <summary>The leak rules on synthetic checks, and the leak watch on real leaking and clean loops at default options.</summary>
+public class LeakWatchTests(ITestOutputHelper output)
+{
+    private const long MB = 1 << 20;
+
+    private static List<MemoryCheck> Series(Func<long, (long Tensors, long Bytes)> f, long from = 5, long to = 100, long every = 5)
+    {
+        var list = new List<MemoryCheck>();
+        for (long s = from; s <= to; s += every) { var (t, b) = f(s); list.Add(new MemoryCheck(s, t, b, 1)); }
+        return list;
+    }
+
+    [Fact]
+    public void Flat_counts_with_spikes_and_a_warmup_decline_are_no_leak()
+    {
+        var spikes = Series(s => (51, 62 * MB + (s % 35 == 0 ? 7 * MB : 0) + (s < 40 ? (40 - s) * 60_000 : 0) + (s % 2) * 200_000));
+        Assert.Null(LeakDetector.Detect(spikes, new LeakThresholds()));
+    }
+
+    [Fact]
+    public void Tensor_growth_after_collection_is_a_tensor_leak_with_its_rate_and_start()
+    {
+        var checks = Series(s => (s < 30 ? 50 : 50 + (s - 30), 62 * MB + s * 1000), to: 60);
+        var f = LeakDetector.Detect(checks, new LeakThresholds());
+        Assert.NotNull(f);
+        Assert.Equal("TD6001", f!.Code);
+        Assert.Equal("30", f.Evidence["growing since step"]);
+        Assert.Equal("1", f.Evidence["tensors per step"]);
+    }
+
+    [Fact]
+    public void Rising_native_floor_with_flat_tensors_is_a_graph_leak_and_a_slow_drift_is_not()
+    {
+        var leak = Series(s => (51, 62 * MB + s * 12_000 + (s % 10 == 0 ? 500_000 : 0)), to: 80);
+        Assert.Equal("TD6002", LeakDetector.Detect(leak, new LeakThresholds())?.Code);
+        var drift = Series(s => (51, 62 * MB + s * 200), to: 300);   // 0.2 KB/step, as a clean run's floor
+        Assert.Null(LeakDetector.Detect(drift, new LeakThresholds()));
+    }
+
+    private static Module<Tensor, Tensor> Mlp() => Sequential(("flatten", Flatten()), ("fc1", Linear(784, 64)), ("relu", ReLU()), ("fc2", Linear(64, 10)));
+
+    private LeakRun Run(LeakPattern p, int steps)
+    {
+        // One libtorch thread: on a loaded 2-core machine, OpenMP's spinning threads make a tiny model's step 50× slower.
+        int threads = get_num_threads();
+        set_num_threads(1);
+        LeakRun run;
+        try { run = LeakyTrainer.Run(p, steps, Mlp, new DoctorOptions(), batchSize: 16); }
+        finally { set_num_threads(threads); }
+        output.WriteLine($"{p}: leak {run.Leak?.Code} at step {run.Leak?.Step}; tensor growth {run.TensorGrowth}, native growth {run.NativeGrowth / 1024} KB; checks " +
+                         string.Join(" ", run.Checks.Select(c => $"{c.Step}:{c.LiveTensors}/{c.NativeBytes / 1024}K")));
+        return run;
+    }
+
+    [Fact]
+    public void A_list_of_losses_is_found_within_two_30_step_epochs()
+    {
+        var run = Run(LeakPattern.LossList, 60);
+        Assert.Equal("TD6001", run.Leak?.Code);
+        Assert.InRange(run.Leak!.Step!.Value, 10, 60);
+    }
+
+    [Fact]
+    public void A_running_total_of_losses_is_found_within_two_30_step_epochs()
+    {
+        var run = Run(LeakPattern.RunningTotal, 60);
+        Assert.Equal("TD6002", run.Leak?.Code);
+    }
+
+    [Fact]
+    public void A_slow_leak_of_one_small_tensor_per_step_is_found_within_200_steps()
+    {
+        var run = Run(LeakPattern.SlowCache, 200);
+        Assert.Equal("TD6001", run.Leak?.Code);
+        Assert.Equal("1", run.Leak!.Evidence["tensors per step"]);
+    }
+
+    [Fact]
+    public void A_clean_1000_step_run_and_an_unscoped_run_give_no_leak_finding()
+    {
+        Assert.Null(Run(LeakPattern.Clean, 1000).Leak);
+        Assert.Null(Run(LeakPattern.Unscoped, 300).Leak);
+    }
+}
