@@ -74,14 +74,19 @@ public sealed partial class CliApp
             }
             var report = prof.Report();
             var findings = ProfileDetector.Detect(report);
+            single.eval();
+            var gradCost = InferenceMemory.Measure(single, x);
             if (tracePath is not null) File.WriteAllText(tracePath, report.ChromeTrace());
             if (p.GetValue(json))
             {
-                _out.WriteLine(report.Json(findings));
+                var jsonText = report.Json(findings).TrimEnd();
+                _out.WriteLine(jsonText[..^1].TrimEnd() + $",\n  \"inference\": {{ \"withGradBytes\": {gradCost.WithGradBytes}, \"noGradBytes\": {gradCost.NoGradBytes}, \"savedByNoGradBytes\": {gradCost.SavedBytes} }}\n}}");
                 return ExitCodes.Ok;
             }
             _out.WriteLine($"{name}, input [{string.Join(", ", shape)}], {n} profiled training step(s) (SGD, generated data):");
             _out.Write(report.Table(p.GetValue(sort)!, rows));
+            _out.WriteLine($"Inference (eval mode) on this input holds {Detectors.LeakDetector.Bytes(gradCost.WithGradBytes)} per kept output with grad mode on, " +
+                           $"{Detectors.LeakDetector.Bytes(gradCost.NoGradBytes)} under torch.no_grad(): wrap evaluation in `using (torch.no_grad())` to save {Detectors.LeakDetector.Bytes(gradCost.SavedBytes)} per batch.");
             foreach (var f in findings) _out.WriteLine(f.ToString());
             if (tracePath is not null) _out.WriteLine($"Chrome trace: {tracePath} (open in https://ui.perfetto.dev or chrome://tracing)");
             return ExitCodes.Ok;
