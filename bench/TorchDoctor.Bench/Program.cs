@@ -28,6 +28,8 @@ if (args.Contains("--detect"))
     DetectTime.Run(int.Parse(Arg("--max-steps", "300"), CultureInfo.InvariantCulture));
     return;
 }
+
+if (args.Contains("--profiler")) { ProfilerBench.Run(args); return; }
 var model = Arg("--model", "all");
 int blocks = int.Parse(Arg("--blocks", "12"), CultureInfo.InvariantCulture);
 int size = int.Parse(Arg("--size", "224"), CultureInfo.InvariantCulture);

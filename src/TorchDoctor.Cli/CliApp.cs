@@ -181,8 +181,8 @@ public sealed partial class CliApp
         root.Subcommands.Add(AnalyzeCommand());
         root.Options.Add(new Option<bool>("--no-color") { Description = "No colours or styles (also when NO_COLOR is set; output that is not a terminal is always plain).", Recursive = true });
         root.Options.Add(new Option<bool>("--quiet", "-q") { Description = "Only results, findings and errors: no progress bars or notes.", Recursive = true });
-
         root.Subcommands.Add(SanityCommand());
+        root.Subcommands.Add(ProfileCommand());
         return root;
     }
 

@@ -60,7 +60,8 @@ public sealed partial class CliApp
                     var dir = recordRoot is null ? null : Path.Combine(recordRoot, demo.Name);
                     var options = new DemoOptions
                     {
-                        Data = p.GetValue(data)!, Steps = s, Seed = p.GetValue(seed), Fix = !p.GetValue(noFix), RunDirectory = dir,
+                        // `all` keeps to a few minutes: at most 100 steps per run unless --steps says otherwise.
+                        Data = p.GetValue(data)!, Steps = s ?? (all ? 100 : null), Seed = p.GetValue(seed), Fix = !p.GetValue(noFix), RunDirectory = dir,
                         Log = asJson || Quiet ? null : line => Console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]"),
                     };
                     if (all && !asJson && !Quiet) Console.Write(new Rule($"[bold]{Markup.Escape(demo.Name)}[/] ({Markup.Escape(GuideSection(demo.Name))})").LeftJustified());

@@ -1,4 +1,6 @@
+using TorchDoctor.Cli.Rendering;
 using System.CommandLine;
+using TorchSharp;
 using System.Globalization;
 using Spectre.Console;
 using TorchDoctor.Models;

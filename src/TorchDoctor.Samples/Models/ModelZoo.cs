@@ -67,7 +67,9 @@ public static class ModelZoo
 
     /// <summary><c>Sequential(Linear(10, 20), Linear(30, 3))</c>: the second layer expects 30 features but gets 20.</summary>
 #pragma warning disable TD1003 // deliberate fault: the shape explainer's demo model (summary --model broken-mlp)
+#pragma warning disable TD1003 // deliberate fault: the shape explainer's demo model (summary --model broken-mlp)
     public static Sequential BrokenMlp() => Sequential(("fc1", Linear(10, 20)), ("fc2", Linear(30, 3)));
+#pragma warning restore TD1003
 #pragma warning restore TD1003
 
     /// <summary>A conv net for 1×28×28 whose classifier expects 32×7×7 = 1568 features; the real flattened size is 32×5×5 = 800.</summary>
@@ -181,7 +183,9 @@ public sealed class BypassBlock : Module<Tensor, Tensor>
 
     /// <inheritdoc />
 #pragma warning disable TD1001 // deliberate fault: the hook-bypass demo model that TD1001 is shown on at run time
+#pragma warning disable TD1001 // deliberate fault: the hook-bypass demo model that TD1001 is shown on at run time
     public override Tensor forward(Tensor x) => act.call(proj.forward(x));   // the trap: forward() skips hooks
+#pragma warning restore TD1001
 #pragma warning restore TD1001
 }
 

@@ -128,7 +128,7 @@ public static class IdxReader
             uint crc = BinaryPrimitives.ReadUInt32LittleEndian(gz.AsSpan(gz.Length - 8));
             uint isize = BinaryPrimitives.ReadUInt32LittleEndian(gz.AsSpan(gz.Length - 4));
             if (isize != (uint)data.Length || crc != IO.Crc32.Compute(data))
-                throw new DataFileException(path, $"the gzip stream is truncated or corrupt: its trailer (CRC-32 {crc:X8}, length {isize:N0}) does not match the {data.Length:N0} bytes it decompresses to; expected a complete .gz of an IDX file (download or copy it again)");
+                throw new DataFileException(path, $"the gzip stream is corrupt or truncated: its trailer (CRC-32 {crc:X8}, length {isize:N0}) does not match the {data.Length:N0} bytes it decompresses to; expected a complete .gz of an IDX file (download or copy it again)");
             return data;
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)

@@ -18,6 +18,9 @@ public sealed record DetectorThresholds
     public double ExplodingLoss { get; init; } = 1e3;
     /// <summary>Exploding: global gradient norm above this multiple of its window median (TorchDoctor; needs 5 samples).</summary>
     public double GradNormGrowth { get; init; } = 10;
+    /// <summary>Exploding: the persistent-jump rule also needs the jumped norms at or above this absolute value. A converged model's
+    /// norm may go from 6e-4 to 0.02 for a while (measured on the corpus's clean StepLR program); that is not an explosion.</summary>
+    public double ExplodingGradNormFloor { get; init; } = 1.0;
     /// <summary>Exploding: a global gradient norm at or above this (TorchDoctor; healthy nets here stay below ~50).</summary>
     public double ExplodingGradNorm { get; init; } = 1e4;
     /// <summary>Dead ReLU: fraction of outputs ≤ 0, averaged over the window (DeepDiagnosis).</summary>

@@ -48,7 +48,7 @@ public sealed class GradientFlowDetector : ITrainingDetector
                 {
                     var recentNorms = norms.Skip(norms.Count - k).ToList();
                     var med = Median(norms.Take(norms.Count - k));
-                    if (med > 0 && recentNorms.All(n => double.IsFinite(n) && n > t.GradNormGrowth * med))
+                    if (med > 0 && recentNorms.All(n => double.IsFinite(n) && n > t.GradNormGrowth * med && n >= t.ExplodingGradNormFloor))
                         findings.Add(Exploding(step.Step, Profile(step.Parameters), history, ModuleNames.Root,
                             $"the global gradient norm stayed above {F(t.GradNormGrowth)}× its earlier median {F(med)} for {k} sampled steps ({string.Join(", ", recentNorms.Select(F))}; now {F(g / med)}×)"));
                 }
@@ -68,7 +68,10 @@ public sealed class GradientFlowDetector : ITrainingDetector
         => p[^1].Norm > 0 ? p[0].Norm / p[^1].Norm : double.PositiveInfinity;
 
     private static bool IsVanishing(List<(string Module, double Norm, double MeanAbs)> p, DetectorThresholds t)
-        => p[0].Norm > 0 && ((Ratio(p) < t.VanishingRatio && p[0].Norm < t.VanishingFirstNorm) || p.Any(l => l.MeanAbs > 0 && l.MeanAbs < t.VanishingMeanAbs));
+        => p[0].Norm > 0 && ((Ratio(p) < t.VanishingRatio && p[0].Norm < t.VanishingFirstNorm) ||
+                             // DeepDiagnosis's tiny mean |dW|, only where the gradient shrinks towards the input (first layer below a tenth of
+                             // the last): a confident, converged model has tiny gradients in every layer, and that is not vanishing.
+                             (Ratio(p) < 0.1 && p.Any(l => l.MeanAbs > 0 && l.MeanAbs < t.VanishingMeanAbs)));
 
     private static Finding Vanishing(long step, List<(string Module, double Norm, double MeanAbs)> p, DetectorThresholds t)
     {

@@ -118,7 +118,8 @@ public static class LeakDetector
             evidence, last.Step);
     }
 
-    internal static string Bytes(double b)
+    /// <summary>A byte count in B, KB, MB or GB (binary units), invariant culture.</summary>
+    public static string Bytes(double b)
     {
         double a = Math.Abs(b);
         return a >= 1 << 30 ? (b / (1 << 30)).ToString("0.##", CultureInfo.InvariantCulture) + " GB"

@@ -19,10 +19,10 @@ public static class ConvergenceCodes
     public static readonly FindingCode LearningRateTooLow = new("TD2104", "lr-too-low", Severity.Warning,
         "The learning rate is too low: below 1e-7, or the loss barely moves with tiny weight updates.");
     /// <summary>The loss or accuracy swings back and forth.</summary>
-    public static readonly FindingCode Oscillation = new("TD2105", "loss-oscillation", Severity.Warning,
+    public static readonly FindingCode Oscillation = new("TD2105", "oscillation", Severity.Warning,
         "The loss or accuracy swings up and down: epoch swings ≥ 0.03 in ≥ 20% of epochs, or step-level swings far beyond the smoothed loss.");
     /// <summary>Improvement stopped after an initial descent.</summary>
-    public static readonly FindingCode Plateau = new("TD2106", "loss-plateau", Severity.Info,
+    public static readonly FindingCode Plateau = new("TD2106", "plateau", Severity.Info,
         "The training loss improved at first and then stopped improving for a window, at a constant learning rate.");
     /// <summary>The smoothed loss far above its best value.</summary>
     public static readonly FindingCode Divergence = new("TD2107", "loss-divergence", Severity.Error,
@@ -43,7 +43,7 @@ public static class ConvergenceCodes
     public static readonly FindingCode TargetBroadcast = new("TD2112", "target-broadcast", Severity.Error,
         "The target's shape differs from the output's and broadcasts (e.g. [N,1] against [N] gives [N,N]): the loss compares every pair.");
     /// <summary>A label dtype the loss does not expect.</summary>
-    public static readonly FindingCode LabelDtype = new("TD2113", "label-dtype", Severity.Error,
+    public static readonly FindingCode LabelDtype = new("TD2113", "loss-target-dtype", Severity.Error,
         "The target's dtype is wrong for the loss (class indices must be int64; BCE targets floating point).");
     /// <summary>Evaluation with dropout/batchnorm in training mode.</summary>
     public static readonly FindingCode EvalInTrainMode = new("TD2114", "eval-in-train-mode", Severity.Warning,
@@ -62,8 +62,5 @@ public static class ConvergenceCodes
         "One sample's output depends on another sample's input (in eval mode): a view/reshape/permute mixes the batch dimension.");
     /// <summary>The model cannot overfit a single batch.</summary>
     public static readonly FindingCode OneBatchOverfitFailed = new("TD2119", "one-batch-overfit-failed", Severity.Warning,
-        "Trained on one fixed batch, the loss did not fall below a tenth of its start: the model, loss or optimizer cannot learn.");
-    /// <summary>A loss call that needs the loss kind was not told it.</summary>
-    public static readonly FindingCode LossKindUnknown = new("TD2120", "loss-kind-unknown", Severity.Info,
-        "Rules that need the loss kind (initial loss, logits, target shape and dtype) did not run: pass it through Doctor.Loss.");
+        "Trained on one fixed batch, the loss did not fall below a fifth of its start: the model, loss or optimizer cannot learn.");
 }

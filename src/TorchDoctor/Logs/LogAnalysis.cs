@@ -23,7 +23,7 @@ public static class LogAnalysis
     /// <summary>Analyses every run under each of <paramref name="paths"/>.</summary>
     /// <exception cref="LogNotFoundException">A path holds no log.</exception>
     public static IReadOnlyList<RunAnalysis> Analyze(IReadOnlyList<string> paths, string? trainTag = null, string? valTag = null,
-        LogCurveThresholds? thresholds = null, IProgress<(int Done, int Total)>? progress = null)
+        CurveThresholds? thresholds = null, IProgress<(int Done, int Total)>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
         var result = new List<RunAnalysis>();
@@ -41,7 +41,7 @@ public static class LogAnalysis
     }
 
     /// <summary>Analyses one run already read.</summary>
-    public static RunAnalysis Analyze(ScalarLog log, string? trainTag = null, string? valTag = null, LogCurveThresholds? thresholds = null, string? displayName = null)
+    public static RunAnalysis Analyze(ScalarLog log, string? trainTag = null, string? valTag = null, CurveThresholds? thresholds = null, string? displayName = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         var curves = CurveSet.Find(log, trainTag, valTag) with { Run = displayName ?? log.Name };

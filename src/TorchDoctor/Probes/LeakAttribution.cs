@@ -135,7 +135,7 @@ public sealed class LeakAttribution
                         found = (type.Name!, field?.Name ?? "?", path);
                         break;
                     }
-                    if (IsCollection(type)) queue.Enqueue((r, path.Length == 0 ? Short(type.Name) : Short(type.Name) + " in " + path));
+                    if (IsCollection(type)) queue.Enqueue((r, path.Length == 0 ? Short(type.Name) : path + " in " + Short(type.Name)));
                 }
             }
             if (found is { } f) counts[f] = counts.GetValueOrDefault(f) + 1;
@@ -306,10 +306,12 @@ public sealed class LeakAttribution
             evidence[$"holder {++k}"] = Describe(h);
         var top = Holders.FirstOrDefault();
         if (top is null) return finding with { Evidence = evidence };
+        const string ask = "Find what holds them: attach with `DoctorOptions.LeakAttribution = true` to name the field or local and the source line. ";
         return finding with
         {
             Message = finding.Message + $" Held by {Describe(top)}.",
             Evidence = evidence,
+            Advice = (top.Source is null ? $"Look at what fills {Describe(top)}. " : $"Fix the store at {top.Source}. ") + finding.Advice.Replace(ask, "", StringComparison.Ordinal),
         };
     }
 

@@ -86,7 +86,8 @@ public static class SummaryFormat
         else if (v >= 1e9) { unit = "G"; v /= 1e9; }
         else if (v >= 1e6) { unit = "M"; v /= 1e6; }
         else if (v >= 1e3) { unit = "k"; v /= 1e3; }
-        var suffix = unit.Length == 0 ? "" : $" ({unit}{(bytes ? "B" : "")})";
+        // Sizes always carry their unit ("Input size (B): 512"), counts only their prefix.
+        var suffix = unit.Length == 0 ? (bytes ? " (B)" : "") : $" ({unit}{(bytes ? "B" : "")})";
         var num = v == Math.Floor(v) ? ((long)v).ToString("N0", Inv) : v.ToString("N2", Inv);
         return $"{label}{suffix}: {num}";
     }

@@ -29,6 +29,10 @@ public static class BatchMixingCheck
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(input);
         if (input.dim() < 1 || input.shape[0] < 2 || !input.is_floating_point()) return null;
+        // Only models whose forward takes this one tensor: a two-input model (a Siamese pair) would get null for the
+        // second input and throw inside the user's training loop.
+        if (!model.GetType().GetMethods().Any(m => m.Name == "call" && m.GetParameters() is [{ ParameterType: var only }] && only == typeof(Tensor)))
+            return null;
         var tree = ModuleTree.Build(model);
         var modes = tree.Nodes.Select(n => (n.Module, n.Module.training)).ToList();
         using var rng = torch.get_rng_state();

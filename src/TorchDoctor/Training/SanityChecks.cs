@@ -9,12 +9,12 @@ namespace TorchDoctor.Training;
 /// <summary>Options of <see cref="SanityChecks.Run"/>.</summary>
 public sealed record SanityOptions
 {
-    /// <summary>Optimizer for the one-batch overfit (a fresh one; the user's optimizer is never touched). Default Adam 1e-3.</summary>
+    /// <summary>Optimizer for the one-batch overfit (a fresh one; the user's optimizer is never touched). Default Adam 3e-3.</summary>
     public Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer>? Optimizer { get; init; }
     /// <summary>Training steps on the one batch. Default 100.</summary>
     public int OverfitSteps { get; init; } = 100;
-    /// <summary>The overfit passes when the last loss is below this fraction of the first (default 0.1).</summary>
-    public double OverfitTarget { get; init; } = 0.1;
+    /// <summary>The overfit passes when the last loss is below this fraction of the first (default 0.2).</summary>
+    public double OverfitTarget { get; init; } = 0.2;
 }
 
 /// <summary>What the sanity checks found and measured.</summary>
@@ -52,7 +52,7 @@ public static class SanityChecks
         var losses = new List<double>();
         try
         {
-            var opt = (o.Optimizer ?? (ps => optim.Adam(ps, 1e-3)))(model.parameters());
+            var opt = (o.Optimizer ?? (ps => optim.Adam(ps, 3e-3)))(model.parameters());
             using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000 });
             model.train();
             for (int step = 0; step < o.OverfitSteps; step++)

@@ -165,9 +165,9 @@ public class RemedyTests
         torch.manual_seed(2);
         using var model = new SmallCnn();
         var before = Weights(model);
-        var r = SanityChecks.Run(model, data.Images.narrow(0, 0, 32), data.Labels.narrow(0, 0, 32), LossKind.CrossEntropy, new SanityOptions { OverfitSteps = 60 });
+        var r = SanityChecks.Run(model, data.Images.narrow(0, 0, 32), data.Labels.narrow(0, 0, 32), LossKind.CrossEntropy);
         Assert.True(r.Findings.Count == 0, string.Join("\n", r.Findings));
-        Assert.True(r.LastLoss < 0.1 * r.FirstLoss);
+        Assert.True(r.LastLoss < 0.2 * r.FirstLoss);
         Assert.Equal(before, Weights(model));
     }
 

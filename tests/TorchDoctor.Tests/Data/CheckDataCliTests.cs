@@ -93,8 +93,13 @@ public class CheckDataCliTests
         using var dir = new TempDir();
         var path = dir.File("d.csv");
         File.WriteAllLines(path, ["a,b,label", "1,2,0", "3,x,1"]);
-        var e = Assert.Throws<DataFileException>(() => CsvDataset.Load(path));
-        Assert.Contains("line 3, column 2 ('b'): expected a number, found 'x'", e.Message);
+        // A text cell makes its column categorical (issue 9): reported with its first line, left out of the features.
+        using (var withText = CsvDataset.Load(path))
+        {
+            var t = Assert.Single(withText.TextColumns);
+            Assert.Equal(("b", 3), (t.Name, t.FirstLine));
+            Assert.Equal(["a"], withText.FeatureColumns);
+        }
         File.WriteAllLines(path, ["1,2,0", "3,1"]);
         Assert.Contains("line 2 has 2 columns; expected 3", Assert.Throws<DataFileException>(() => CsvDataset.Load(path)).Message);
         File.WriteAllLines(path, ["1,2,0"]);

@@ -29,8 +29,11 @@ public class DetectorBoundaryTests
     [Fact]
     public void Vanishing_deepdiagnosis_mean_abs_rule()
     {
-        Assert.Contains(Run(Flow, GradientProfile(3, 0.5, 0.5, 0.5, meanAbs: 0.99e-7)), x => x.Code == "TD2001");
-        Assert.DoesNotContain(Run(Flow, GradientProfile(3, 0.5, 0.5, 0.5, meanAbs: 1.01e-7)), x => x.Code == "TD2001");
+        // The first layer's mean |dW| is tiny and its gradient is below a tenth of the last layer's.
+        Assert.Contains(Run(Flow, GradientProfile(3, 0.05, 0.5, 0.51, meanAbs: 0.99e-7)), x => x.Code == "TD2001");
+        Assert.DoesNotContain(Run(Flow, GradientProfile(3, 0.05, 0.5, 0.51, meanAbs: 1.01e-7)), x => x.Code == "TD2001");
+        // Tiny everywhere (a converged, confident model): not vanishing.
+        Assert.DoesNotContain(Run(Flow, GradientProfile(3, 0.5, 0.5, 0.5, meanAbs: 0.99e-7)), x => x.Code == "TD2001");
     }
 
     [Fact]
@@ -78,6 +81,11 @@ public class DetectorBoundaryTests
         Assert.Contains("max_norm: 1.7", hit.Advice);   // near the calmest measured norm (√3)
         Assert.DoesNotContain(Run(Flow, Stream(9.5)), x => x.Code == "TD2002");
         Assert.DoesNotContain(Run(Flow, Stream(10.5, jumps: 2)), x => x.Code == "TD2002");
+        // At tiny norms (a converged model) a lasting 10× jump stays below the absolute floor of 1.
+        Assert.DoesNotContain(Run(Flow, Stream(10.5).Select(s => new StepObservations
+        {
+            Step = s.Step, Sampled = true, Loss = s.Loss, Parameters = s.Parameters, GlobalGradNorm = s.GlobalGradNorm / 100,
+        })), x => x.Code == "TD2002");
     }
 
     [Fact]

@@ -93,3 +93,28 @@ public class LeakWatchTests(ITestOutputHelper output)
         Assert.Null(Run(LeakPattern.Unscoped, 300).Leak);
     }
 }
+
+/// <summary>Deep mode: the heap snapshot names the field and the source line that keep the tensors.</summary>
+public class LeakAttributionTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Attribution_names_the_list_field_and_the_line_that_fills_it()
+    {
+        int threads = get_num_threads();
+        set_num_threads(1);
+        LeakRun run;
+        try
+        {
+            run = LeakyTrainer.Run(LeakPattern.LossList, 40,
+                () => Sequential(("flatten", Flatten()), ("fc1", Linear(784, 32)), ("relu", ReLU()), ("fc2", Linear(32, 10))),
+                new DoctorOptions { LeakAttribution = true }, batchSize: 16);
+        }
+        finally { set_num_threads(threads); }
+        var leak = run.Leak;
+        Assert.NotNull(leak);
+        output.WriteLine(leak!.ToString());
+        foreach (var (k, v) in leak.Evidence) output.WriteLine($"{k}: {v}");
+        Assert.Contains("TorchDoctor.Demos.LeakyTrainer._losses", leak.Message);
+        Assert.Matches(@"MemoryLeakDemo\.cs:\d+", leak.Message);
+    }
+}

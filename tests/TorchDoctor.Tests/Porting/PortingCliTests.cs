@@ -73,7 +73,7 @@ public class PortingCliTests
     [InlineData("truncated", "--pytorch", "TRUNCATED", "truncated or damaged")]
     [InlineData("whole model", "--pytorch", "porting/portnet_full_model.pt", "whole pickled model")]
     [InlineData("wrong input layout", "--reference", "porting/portnet_ref_nhwc.pt", "cannot run on the reference input [1, 12, 12, 3]")]
-    [InlineData("not print text", "--pytorch-print", "porting/portnet.pt", "no line looks like")]
+    [InlineData("not print text", "--pytorch-print", "porting/portnet.pt", "binary bytes (NUL), not text")]
     [InlineData("missing file", "--reference", "porting/nope.pt", "no such file")]
     public void Bad_files_exit_2_with_one_clear_line(string what, string option, string file, string message)
     {

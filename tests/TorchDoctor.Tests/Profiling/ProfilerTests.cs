@@ -97,8 +97,22 @@ public class ProfilerTests
             Assert.Contains(s.Spans, sp => sp.Category == "forward" && sp.StartMicroseconds >= r.StartMicroseconds && sp.EndMicroseconds <= r.EndMicroseconds);
         }
         Assert.True(report.UnexplainedMs >= 250, $"unexplained {report.UnexplainedMs} ms");
-        Assert.Contains(ProfileDetector.Detect(report), f => f.Code == "TD6006");
+        // The rule fires exactly when the unexplained share reaches 10% (the share itself depends on the machine's load).
+        Assert.Equal(report.UnexplainedMs / report.StepMs >= 0.1, ProfileDetector.Detect(report).Any(f => f.Code == "TD6006"));
         Assert.Equal(2, report.Modules.Single(m => m.Module == "conv1").Calls);
+    }
+
+    [Fact]
+    public void Inference_with_grad_on_holds_the_saved_activations_and_no_grad_does_not()
+    {
+        torch.manual_seed(1);
+        using var model = new SmallCnn();
+        model.eval();
+        using var x = rand(64, 1, 28, 28);
+        var cost = InferenceMemory.Measure(model, x);
+        // conv1's input and output, relu/pool outputs, conv2's…: well over the output's 64×10 floats.
+        Assert.True(cost.WithGradBytes > 1_000_000, $"with grad {cost.WithGradBytes}");
+        Assert.True(cost.SavedBytes > cost.WithGradBytes / 2, $"saved {cost.SavedBytes} of {cost.WithGradBytes}");
     }
 
     [Fact]
@@ -106,5 +120,39 @@ public class ProfilerTests
     {
         var s = new ProfileSchedule(Wait: 2, Warmup: 1, Active: 2, Repeat: 2);
         Assert.Equal([0, 0, 1, 2, 2, 0, 0, 1, 2, 2, 0, 0], Enumerable.Range(0, 12).Select(i => s.StateOf(i)));
+    }
+}
+
+/// <summary>`torchdoctor profile`.</summary>
+public class ProfileCommandTests
+{
+    [Fact]
+    public void Profile_prints_sorted_rows_and_writes_a_trace()
+    {
+        var trace = Path.Combine(Path.GetTempPath(), $"td-trace-{Guid.NewGuid():N}.json");
+        try
+        {
+            var (code, output, err) = CliRunner.Run("profile", "--model", "mnist-cnn", "--input", "4,1,28,28", "--steps", "2", "--sort", "total", "--row-limit", "5", "--trace", trace);
+            Assert.True(code == 0, err);
+            Assert.Contains("(model)", output);
+            Assert.Contains("phase  backward", output);
+            using var doc = JsonDocument.Parse(File.ReadAllText(trace));
+            Assert.True(doc.RootElement.GetProperty("traceEvents").GetArrayLength() > 20);
+            var (jcode, json, _) = CliRunner.Run("profile", "--model", "mnist-cnn", "--input", "4,1,28,28", "--steps", "1", "--json");
+            Assert.Equal(0, jcode);
+            var root = CliRunner.Json(json);
+            Assert.Equal(1, root.GetProperty("steps").GetInt32());
+            Assert.True(root.GetProperty("inference").GetProperty("savedByNoGradBytes").GetInt64() > 0);
+        }
+        finally { File.Delete(trace); }
+    }
+
+    [Fact]
+    public void Bad_profile_usage_exits_2_with_one_line()
+    {
+        var (code, _, err) = CliRunner.Run("profile", "--model", "no-such-model");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown model 'no-such-model'", err);
+        Assert.Single(err.Trim().Split('\n'));
     }
 }

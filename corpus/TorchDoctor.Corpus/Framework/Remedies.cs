@@ -1,11 +1,16 @@
-namespace TorchDoctor.Findings;
+using TorchDoctor.Findings;
+
+namespace TorchDoctor.Corpus;
+
+// A minimal machine-readable remedy per catalogue code, kept in the corpus project (not the library) until issue 8's
+// RemedyKind on every catalogue entry and finding lands on main; then Remedies.Of becomes finding.Remedy and this file goes.
 
 /// <summary>
 /// What a finding's fix does, machine-readable, so that a run's findings can be checked for contradictions (one says lower
 /// the learning rate, another raise it). A finding's <see cref="Finding.Advice"/> stays the text a person reads; these are
 /// its kinds of change.
 /// </summary>
-public enum Remedy
+public enum CorpusRemedy
 {
     /// <summary>Lower the learning rate.</summary>
     LowerLearningRate,
@@ -46,46 +51,46 @@ public enum Remedy
 /// <summary>The remedies of the catalogue's codes, and which remedies contradict each other.</summary>
 public static class Remedies
 {
-    private static readonly Dictionary<string, Remedy[]> ByCode = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, CorpusRemedy[]> ByCode = new(StringComparer.Ordinal)
     {
-        ["TD1001"] = [Remedy.UseModuleCall],
-        ["TD1002"] = [Remedy.ConnectToLoss],
-        ["TD1007"] = [Remedy.None],
-        ["TD1008"] = [Remedy.ConnectToLoss],
-        ["TD2001"] = [Remedy.ChangeActivation, Remedy.ChangeInitialization, Remedy.AddNormalization],
-        ["TD2002"] = [Remedy.ClipGradients, Remedy.LowerLearningRate, Remedy.AddNormalization, Remedy.ChangeInitialization],
-        ["TD2003"] = [Remedy.LowerLearningRate, Remedy.ChangeActivation, Remedy.ChangeInitialization, Remedy.AddNormalization],
-        ["TD2004"] = [Remedy.AddNormalization, Remedy.ChangeInitialization, Remedy.ScaleData, Remedy.ChangeActivation],
-        ["TD2005"] = [Remedy.GuardNumerics],
-        ["TD2006"] = [Remedy.GuardNumerics],
-        ["TD2007"] = [Remedy.GuardNumerics],
-        ["TD2008"] = [Remedy.FixOptimizerParameters],
-        ["TD2009"] = [Remedy.LowerLearningRate],
-        ["TD2010"] = [Remedy.RaiseLearningRate],
-        ["TD2011"] = [Remedy.ConnectToLoss],
-        ["TD2012"] = [Remedy.FixOptimizerParameters],
-        ["TD2013"] = [Remedy.GuardNumerics],
-        ["TD2101"] = [Remedy.AddRegularization],
-        ["TD2103"] = [Remedy.LowerLearningRate],
-        ["TD2104"] = [Remedy.RaiseLearningRate],
-        ["TD2105"] = [Remedy.LowerLearningRate],
-        ["TD2107"] = [Remedy.LowerLearningRate],
-        ["TD2108"] = [Remedy.LowerLearningRate],
-        ["TD2109"] = [Remedy.RaiseLearningRate],
-        ["TD2111"] = [Remedy.FixLossCall],
-        ["TD2112"] = [Remedy.FixLossCall],
-        ["TD2113"] = [Remedy.FixLossCall],
-        ["TD2114"] = [Remedy.FixLoop],
-        ["TD2115"] = [Remedy.FixLoop],
-        ["TD2116"] = [Remedy.FixLoop],
-        ["TD2117"] = [Remedy.FixLoop],
-        ["TD2118"] = [Remedy.FixLoop],
+        ["TD1001"] = [CorpusRemedy.UseModuleCall],
+        ["TD1002"] = [CorpusRemedy.ConnectToLoss],
+        ["TD1007"] = [CorpusRemedy.None],
+        ["TD1008"] = [CorpusRemedy.ConnectToLoss],
+        ["TD2001"] = [CorpusRemedy.ChangeActivation, CorpusRemedy.ChangeInitialization, CorpusRemedy.AddNormalization],
+        ["TD2002"] = [CorpusRemedy.ClipGradients, CorpusRemedy.LowerLearningRate, CorpusRemedy.AddNormalization, CorpusRemedy.ChangeInitialization],
+        ["TD2003"] = [CorpusRemedy.LowerLearningRate, CorpusRemedy.ChangeActivation, CorpusRemedy.ChangeInitialization, CorpusRemedy.AddNormalization],
+        ["TD2004"] = [CorpusRemedy.AddNormalization, CorpusRemedy.ChangeInitialization, CorpusRemedy.ScaleData, CorpusRemedy.ChangeActivation],
+        ["TD2005"] = [CorpusRemedy.GuardNumerics],
+        ["TD2006"] = [CorpusRemedy.GuardNumerics],
+        ["TD2007"] = [CorpusRemedy.GuardNumerics],
+        ["TD2008"] = [CorpusRemedy.FixOptimizerParameters],
+        ["TD2009"] = [CorpusRemedy.LowerLearningRate],
+        ["TD2010"] = [CorpusRemedy.RaiseLearningRate],
+        ["TD2011"] = [CorpusRemedy.ConnectToLoss],
+        ["TD2012"] = [CorpusRemedy.FixOptimizerParameters],
+        ["TD2013"] = [CorpusRemedy.GuardNumerics],
+        ["TD2101"] = [CorpusRemedy.AddRegularization],
+        ["TD2103"] = [CorpusRemedy.LowerLearningRate],
+        ["TD2104"] = [CorpusRemedy.RaiseLearningRate],
+        ["TD2105"] = [CorpusRemedy.LowerLearningRate],
+        ["TD2107"] = [CorpusRemedy.LowerLearningRate],
+        ["TD2108"] = [CorpusRemedy.LowerLearningRate],
+        ["TD2109"] = [CorpusRemedy.RaiseLearningRate],
+        ["TD2111"] = [CorpusRemedy.FixLossCall],
+        ["TD2112"] = [CorpusRemedy.FixLossCall],
+        ["TD2113"] = [CorpusRemedy.FixLossCall],
+        ["TD2114"] = [CorpusRemedy.FixLoop],
+        ["TD2115"] = [CorpusRemedy.FixLoop],
+        ["TD2116"] = [CorpusRemedy.FixLoop],
+        ["TD2117"] = [CorpusRemedy.FixLoop],
+        ["TD2118"] = [CorpusRemedy.FixLoop],
     };
 
-    private static readonly (Remedy, Remedy)[] OppositePairs =
+    private static readonly (CorpusRemedy, CorpusRemedy)[] OppositePairs =
     [
-        (Remedy.LowerLearningRate, Remedy.RaiseLearningRate),
-        (Remedy.AddRegularization, Remedy.ReduceRegularization),
+        (CorpusRemedy.LowerLearningRate, CorpusRemedy.RaiseLearningRate),
+        (CorpusRemedy.AddRegularization, CorpusRemedy.ReduceRegularization),
     ];
 
     /// <summary>
@@ -93,26 +98,26 @@ public static class Remedies
     /// input data is cleaned in the data; an overflow origin is the exploding activations' fix). Empty for codes without a
     /// machine-readable remedy yet.
     /// </summary>
-    public static IReadOnlyList<Remedy> Of(Finding finding)
+    public static IReadOnlyList<CorpusRemedy> Of(Finding finding)
     {
         ArgumentNullException.ThrowIfNull(finding);
         if (finding.Code == "TD2005")
         {
-            if (finding.Evidence.ContainsKey("non-finite inputs")) return [Remedy.CleanData];
+            if (finding.Evidence.ContainsKey("non-finite inputs")) return [CorpusRemedy.CleanData];
             if (finding.Evidence.TryGetValue("likely operation", out var op) && op.StartsWith("overflow: its input", StringComparison.Ordinal))
-                return [Remedy.ClipGradients, Remedy.LowerLearningRate, Remedy.ChangeInitialization];
+                return [CorpusRemedy.ClipGradients, CorpusRemedy.LowerLearningRate, CorpusRemedy.ChangeInitialization];
         }
         return ByCode.TryGetValue(finding.Code, out var r) ? r : [];
     }
 
     /// <summary>True when applying both remedies would contradict (e.g. lower and raise the learning rate).</summary>
-    public static bool AreOpposite(Remedy a, Remedy b) => OppositePairs.Any(p => (p.Item1 == a && p.Item2 == b) || (p.Item1 == b && p.Item2 == a));
+    public static bool AreOpposite(CorpusRemedy a, CorpusRemedy b) => OppositePairs.Any(p => (p.Item1 == a && p.Item2 == b) || (p.Item1 == b && p.Item2 == a));
 
     /// <summary>Pairs of findings among <paramref name="findings"/> whose remedies contradict each other (none in a trustworthy run).</summary>
-    public static IReadOnlyList<(Finding A, Finding B, Remedy RemedyA, Remedy RemedyB)> Contradictions(IEnumerable<Finding> findings)
+    public static IReadOnlyList<(Finding A, Finding B, CorpusRemedy RemedyA, CorpusRemedy RemedyB)> Contradictions(IEnumerable<Finding> findings)
     {
         var list = findings.ToList();
-        var found = new List<(Finding, Finding, Remedy, Remedy)>();
+        var found = new List<(Finding, Finding, CorpusRemedy, CorpusRemedy)>();
         for (int i = 0; i < list.Count; i++)
             for (int j = i + 1; j < list.Count; j++)
                 foreach (var a in Of(list[i]))
