@@ -1,7 +1,6 @@
 using TorchDoctor.Cli.Rendering;
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Spectre.Console;
 using TorchDoctor.Demos;
 using TorchDoctor.Reporting;
@@ -56,7 +55,7 @@ public sealed partial class CliApp
             {
                 throw new UsageException(e.Message);
             }
-            if (asJson) Out.WriteLine(DemoJson(result));
+            if (asJson) Out.WriteLine(new DemoJsonExporter().Render(result));
             else WriteDemo(result);
             return ExitCodes.Ok;
         });
@@ -80,32 +79,4 @@ public sealed partial class CliApp
 
     private static string FormatMetric(double v) => double.IsNaN(v) ? "NaN" : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf")
         : Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3 && v != 0) ? v.ToString("0.###e+0", CultureInfo.InvariantCulture) : v.ToString("0.####", CultureInfo.InvariantCulture);
-
-    /// <summary>The demo JSON contract: {"case", "findings":[...], "before", "after"}.</summary>
-    internal static string DemoJson(DemoResult r)
-    {
-        return JsonText.Write(true, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("case", r.Case);
-            SummaryJson.WriteFindings(w, r.Findings);
-            WriteRun(w, "before", r.Before);
-            if (r.After is null) w.WriteNull("after"); else WriteRun(w, "after", r.After);
-            w.WriteString("remedy", r.Remedy);
-            w.WriteEndObject();
-        });
-    }
-
-    private static void WriteRun(Utf8JsonWriter w, string name, DemoRun run)
-    {
-        w.WriteStartObject(name);
-        w.WriteString("label", run.Label);
-        foreach (var (k, v) in run.Metrics)
-        {
-            if (double.IsFinite(v)) w.WriteNumber(k, v);
-            else w.WriteString(k, double.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-        }
-        SummaryJson.WriteFindings(w, run.Findings);
-        w.WriteEndObject();
-    }
 }

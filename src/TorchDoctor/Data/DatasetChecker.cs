@@ -1,3 +1,5 @@
+using TorchDoctor.Observations;
+using TorchDoctor.Probes;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -29,6 +31,10 @@ public sealed record DataCheckOptions
     public long Seed { get; init; }
     /// <summary>Progress: split name, samples done, samples to do. Called every few hundred samples and at the end.</summary>
     public Action<string, long, long>? Progress { get; init; }
+    /// <summary>Thresholds of the data rules.</summary>
+    public DataThresholds Thresholds { get; init; } = DataThresholds.Default;
+    /// <summary>The data detectors to run. Default: <see cref="DataDetectorSet.All"/>.</summary>
+    public IReadOnlyList<IDataDetector>? Detectors { get; init; }
 }
 
 /// <summary>A named split of a data set (train, validation, test).</summary>
@@ -75,8 +81,6 @@ public sealed record DataCheckReport
     /// <summary>True when a finding of warning or error severity was made.</summary>
     public bool HasProblems => Findings.Any(f => f.Severity >= Severity.Warning);
 
-    /// <summary>The JSON contract of <c>torchdoctor check-data --json</c>.</summary>
-    public string ToJson(bool indented = true) => Reporting.DataJson.Render(this, indented);
 }
 
 /// <summary>
@@ -108,14 +112,15 @@ public static class DatasetChecker
             leakage.Add(Leak(scans[i], scans[0]));
         bool showSplit = splits.Count > 1;
         var findings = new List<Finding>();
+        var detectors = options.Detectors ?? DataDetectorSet.All;
         foreach (var s in scans)
-        {
-            findings.AddRange(DataDetectors.Failures(s.Report.Failures, showSplit));
-            foreach (var f in s.Report.Fields) findings.AddRange(DataDetectors.Field(f, model, showSplit, primary: ReferenceEquals(s, scans[0])));
-            if (s.Report.Labels is { } l) findings.AddRange(DataDetectors.Labels(l, showSplit));
-            findings.AddRange(DataDetectors.Duplicates(s.Report.Duplicates, showSplit));
-        }
-        foreach (var l in leakage) findings.AddRange(DataDetectors.Leakage(l));
+            findings.AddRange(DataDetectorSet.Run(new DataSetObservations
+            {
+                Split = s.Report.Name, Primary = ReferenceEquals(s, scans[0]), ShowSplit = showSplit, Model = model,
+                Failures = s.Report.Failures, Fields = s.Report.Fields, Labels = s.Report.Labels, Duplicates = s.Report.Duplicates,
+            }, options.Thresholds, detectors));
+        // Leakage is reported after every split's own findings, as before.
+        foreach (var l in leakage) findings.AddRange(DataDetectorSet.Run(new DataSetObservations { Leakage = [l] }, options.Thresholds, detectors));
         return new DataCheckReport
         {
             Splits = scans.Select(s => s.Report).ToList(),

@@ -13,6 +13,9 @@ namespace TorchDoctor.Detectors;
 public sealed class ParameterDetector : ITrainingDetector
 {
     /// <inheritdoc />
+    public ObservationKinds Needs => ObservationKinds.Parameters | ObservationKinds.Updates;
+
+    /// <inheritdoc />
     public IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds t)
     {
         if (!step.Sampled) yield break;
@@ -34,7 +37,7 @@ public sealed class ParameterDetector : ITrainingDetector
                     $"{name} receives gradients but did not change at {recent.Count} sampled steps in a row.",
                     "Make sure the optimizer holds it: build it from `model.parameters()` after the model is complete (layers added later are missing), " +
                     "check its learning rate is not 0, or set `requires_grad = false` if it is meant to be frozen.",
-                    new Dictionary<string, string> { ["‖Δw‖"] = "0", ["‖w‖"] = F(last.WeightNorm), ["steps"] = string.Join(", ", recent.Select(u => u.Step)) }, step.Step);
+                    new Evidence { ["‖Δw‖"] = "0", ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["steps"] = string.Join(", ", recent.Select(u => u.Step)) }, step.Step);
                 continue;
             }
             if (last.Rank < 2 || recent.Any(u => !u.HasGradient) || step.Step < t.UpdateRatioWarmupSteps) continue;
@@ -42,16 +45,18 @@ public sealed class ParameterDetector : ITrainingDetector
             if (recent.Count < t.Persistence) continue;
             var all = w.Items().Where(u => u.HasGradient && u.Step >= t.UpdateRatioWarmupSteps).Select(u => u.Ratio).ToList();
             var med = Median(all);
+            // The message prints the evidence's numbers: the one the rule tested (the median) and the threshold.
+            var medV = EvidenceValue.Compact(med, EvidenceUnit.Ratio);
             if (recent.All(u => u.Ratio > t.UpdateRatioHigh))
                 yield return Finding.Create(TrainingCodes.UpdateRatioHigh, last.Module,
-                    $"{name} changes by {F(med)} of its norm per step (median over {all.Count} sampled steps), above {F(t.UpdateRatioHigh)}: the learning rate is too high for this layer.",
+                    $"{name} changes by {medV} of its norm per step (median over {all.Count} sampled steps), above {F(t.UpdateRatioHigh)}: the learning rate is too high for this layer.",
                     $"Lower the learning rate (a ratio near 1e-3 is healthy: try lr × {F(1e-3 / med)}), or give this layer its own param group with a smaller lr; add warmup.",
-                    new Dictionary<string, string> { ["median ‖Δw‖/‖w‖"] = F(med), ["latest"] = F(last.Ratio), ["‖w‖"] = F(last.WeightNorm) }, step.Step);
+                    new Evidence { ["median ‖Δw‖/‖w‖"] = medV, ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm) }, step.Step);
             else if (recent.All(u => u.Ratio > 0 && u.Ratio < t.UpdateRatioLow) && !Vanishing(last.Module))
                 yield return Finding.Create(TrainingCodes.UpdateRatioLow, last.Module,
-                    $"{name} changes by only {F(med)} of its norm per step (median over {all.Count} sampled steps), below {F(t.UpdateRatioLow)}: it barely learns.",
+                    $"{name} changes by only {medV} of its norm per step (median over {all.Count} sampled steps), below {F(t.UpdateRatioLow)}: it barely learns.",
                     $"Raise the learning rate (a ratio near 1e-3 is healthy: try lr × {F(Math.Min(1e3, 1e-3 / med))}), or check for vanishing gradients and weight decay that cancels the updates.",
-                    new Dictionary<string, string> { ["median ‖Δw‖/‖w‖"] = F(med), ["latest"] = F(last.Ratio), ["‖w‖"] = F(last.WeightNorm) }, step.Step);
+                    new Evidence { ["median ‖Δw‖/‖w‖"] = medV, ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm) }, step.Step);
         }
 
         foreach (var name in step.Parameters.Where(p => p.RequiresGrad && !p.HasGradient).Select(p => p.Name))
@@ -68,7 +73,7 @@ public sealed class ParameterDetector : ITrainingDetector
                 ran
                     ? "Its output does not reach the loss: look for `.detach()`, `no_grad`, integer casts or unused outputs; freeze it with `requires_grad = false` if intended."
                     : "Call the module in forward, or remove it; weight decay still changes unused parameters in some optimizers.",
-                new Dictionary<string, string> { ["steps"] = string.Join(", ", recent.Select(p => p.Step)) }, step.Step);
+                new Evidence { ["steps"] = string.Join(", ", recent.Select(p => p.Step)) }, step.Step);
         }
 
         if (step.Parameters.Count > 0 && step.ModulesThatRan.Count > 0)
@@ -77,10 +82,10 @@ public sealed class ParameterDetector : ITrainingDetector
             {
                 if (step.ModulesThatRan.Contains(g.Key)) continue;
                 var name = g.Key.Contains('.') ? g.Key[(g.Key.LastIndexOf('.') + 1)..] : g.Key;
-                yield return Finding.Create(FindingCodes.HookBypassed, g.Key,
+                yield return Finding.Create(StructureCodes.HookBypassed, g.Key,
                     $"{g.Key}'s parameters received gradients at step {step.Step} but its hooks never fired: its parent calls {name}.forward(x). Its activations and timings are invisible to TorchDoctor.",
                     $"In the parent's forward, replace `{name}.forward(x)` with `{name}.call(x)`.",
-                    new Dictionary<string, string> { ["parameters with gradient"] = string.Join(", ", g.Select(p => p.Name)) }, step.Step);
+                    new Evidence { ["parameters with gradient"] = string.Join(", ", g.Select(p => p.Name)) }, step.Step);
             }
         }
     }

@@ -1,3 +1,4 @@
+using TorchDoctor.Probes;
 using static TorchSharp.torch;
 using Parameter = TorchSharp.Modules.Parameter;
 

@@ -1,4 +1,3 @@
-using TorchDoctor.Inspection;
 using TorchDoctor.Observations;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -144,7 +143,7 @@ internal sealed class TrainingProbe : IForwardObserver
         var (mean, std, min, max, zeros, nonFinite) = TensorStats.Summary(t, countZeros: relu);
         long inputNonFinite = 0;
         Tensor? firstInput = null;
-        foreach (var i in inputs.SelectMany(x => Inspection.ModelSummary.Tensors(x)))
+        foreach (var i in inputs.SelectMany(x => TensorInfo.Tensors(x)))
         {
             if (!i.is_floating_point()) continue;
             firstInput ??= i;

@@ -2,13 +2,14 @@ using System.Runtime.InteropServices;
 using TorchDoctor.Detectors;
 using TorchDoctor.Findings;
 using TorchDoctor.Inspection;
+using TorchDoctor.Monitors;
 using TorchDoctor.Observations;
 using TorchDoctor.Probes;
 using TorchDoctor.Runtime;
+using TorchDoctor.Sinks;
 using TorchSharp;
 using static TorchSharp.torch;
 using Module = TorchSharp.torch.nn.Module;
-using Parameter = TorchSharp.Modules.Parameter;
 
 namespace TorchDoctor.Training;
 
@@ -40,6 +41,17 @@ public sealed record DoctorOptions
     public bool Anomaly { get; init; }
     /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
     public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
+    /// <summary>
+    /// Live outputs: each receives every finding and observation as it happens (after the built-in
+    /// <see cref="Doctor.FindingRaised"/> event). A sink that throws never breaks training or the other sinks.
+    /// Register one with <c>options with { Sinks = [mySink] }</c> or <see cref="Doctor.AddSink"/>.
+    /// </summary>
+    public IReadOnlyList<IDoctorSink> Sinks { get; init; } = [];
+    /// <summary>
+    /// Added capabilities, run after the built-in monitors (forward probe, parameters, updates) at each moment of the
+    /// loop. Register one with <c>options with { Monitors = [myMonitor] }</c>.
+    /// </summary>
+    public IReadOnlyList<ITrainingMonitor> Monitors { get; init; } = [];
 }
 
 /// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
@@ -73,20 +85,19 @@ public sealed class Doctor : IDisposable
 {
     private static readonly HashSet<string> NativeInternals = ["LSTM", "GRU", "RNN", "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer"];
 
-    private readonly Module _model;
     private readonly DoctorOptions _options;
     private readonly ModuleTree _tree;
-    private readonly TrainingProbe _probe;
-    private readonly ModuleHooks _hooks;
-    private readonly List<(string Name, string Module, Parameter P)> _params;
+    private readonly IReadOnlyList<MonitoredParameter> _params;
+    private readonly ForwardProbeMonitor _forward;
+    private readonly List<ITrainingMonitor> _monitors;
+    private readonly SafeAggregateSink _sinks;
     private readonly List<Finding> _findings = [];
     private readonly Dictionary<(string, string?), int> _counts = [];
     private readonly IReadOnlyList<ITrainingDetector> _detectors;
-    private List<Tensor>? _snapshot;
-    private double? _loss;
-    private List<ParameterObservation> _paramObs = [];
-    private double? _globalNorm;
+    private StepContext? _step;
+    private bool _sampled;
     private bool _inStep;
+    private int _epoch;
     private bool _anomalyArmed;
     private AnomalyMode? _anomaly;
     private bool _anomalyOn => _anomaly is not null;
@@ -95,15 +106,20 @@ public sealed class Doctor : IDisposable
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
-        _model = model;
         _options = options;
         _detectors = options.Detectors ?? TrainingDetectors.All;
         _tree = ModuleTree.Build(model);
-        _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
         History = new TrainingHistory(options.Window);
-        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.Path, P: p.Parameter)))
-            .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
-        _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => new MonitoredParameter(n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, n.Path, p.Parameter)))
+            .GroupBy(p => ParamKeys.Identity(p.Parameter)).Select(g => g.First()).ToList();
+        _sinks = new SafeAggregateSink([new EventSink(this), .. options.Sinks]);
+        // Today's probes are the first monitors; added monitors run after them at every moment.
+        _forward = new ForwardProbeMonitor(options.Probes, options.Thresholds.SaturationLimit);
+        _monitors = [_forward, new ParameterMonitor(options.Probes)];
+        if ((options.Probes & ProbeKinds.Updates) != 0) _monitors.Add(new UpdateMonitor());
+        _monitors.AddRange(options.Monitors);
+        var host = new MonitorHost(model, _tree, _params);
+        foreach (var m in _monitors) m.Attach(host);
         StaticChecks(optimizer);
     }
 
@@ -119,13 +135,15 @@ public sealed class Doctor : IDisposable
 
     /// <summary>The step now running (or last run); 0 for the first step.</summary>
     public long Step { get; private set; } = -1;
+    /// <summary>The epochs ended so far (<see cref="EndEpoch"/>).</summary>
+    public int Epoch => _epoch;
     /// <summary>True when the current step runs the full probes.</summary>
-    public bool IsSampled => _probe.Sampled;
+    public bool IsSampled => _sampled;
     /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
     public int Occurrences(Finding f) => _counts.GetValueOrDefault(OncePerRun.Contains(f.Code) ? (f.Code, null) : (f.Code, f.Module));
-    /// <summary>Raised for each new (code, module).</summary>
+    /// <summary>Raised for each new (code, module). A handler that throws does not break training (see <see cref="SinkErrors"/>).</summary>
     public event EventHandler<Finding>? FindingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
     public TrainingHistory History { get; }
@@ -133,6 +151,20 @@ public sealed class Doctor : IDisposable
     public long? DivergedAt { get; private set; }
     /// <summary>The last completed step's observations.</summary>
     public StepObservations? LastStep { get; private set; }
+    /// <summary>What sinks (and <see cref="FindingRaised"/> handlers) threw; they were isolated and the run went on.</summary>
+    public IReadOnlyList<SinkError> SinkErrors => _sinks.Errors;
+
+    /// <summary>Adds a live output (see <see cref="DoctorOptions.Sinks"/>); it sees events from now on.</summary>
+    public void AddSink(IDoctorSink sink)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _sinks.Add(sink);
+    }
+
+    /// <summary>The sampling decision: full probes run at this step.</summary>
+    private bool IsSampledStep(long step) => step % _options.SampleInterval == 0;
+
+    private bool NonFiniteWatch => (_forward.Kinds & ProbeKinds.NonFinite) != 0;
 
     /// <summary>Starts a step: call before the forward pass.</summary>
     public void BeginStep()
@@ -141,10 +173,9 @@ public sealed class Doctor : IDisposable
         if (_inStep) EndStep();
         Step++;
         _inStep = true;
-        _loss = null;
-        _paramObs = [];
-        _globalNorm = null;
-        _probe.Begin(Step, Step % _options.SampleInterval == 0);
+        _sampled = IsSampledStep(Step);
+        _step = new StepContext(Step, _sampled, NonFiniteWatch, o => _sinks.Emit(new ObservationEvent(o)));
+        foreach (var m in _monitors) m.OnBeginStep(_step);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
     }
@@ -157,26 +188,20 @@ public sealed class Doctor : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_inStep) BeginStep();
+        var step = _step!;
         if (loss is not null && !loss.IsInvalid)
-            _loss = loss.numel() != 1 ? TensorStats.Sum(loss)
+            step.Loss = loss.numel() != 1 ? TensorStats.Sum(loss)
                   : loss.dtype == ScalarType.Float64 ? loss.item<double>()
                   : loss.dtype == ScalarType.Float32 ? loss.item<float>()
                   : TensorStats.Sum(loss);   // one sync, no temporaries
-        var (_, grads, entered) = _probe.Take();
-        bool nonFinite = _loss is { } l && !double.IsFinite(l) || grads.Any(g => g.NonFinite > 0) ||
-                         (_probe.Kinds & ProbeKinds.NonFinite) != 0 && !_probe.Sampled && !GradientsFinite();
-        if (_probe.Sampled && (_options.Probes & ProbeKinds.ParameterGradients) != 0 || nonFinite)
-            _paramObs = ObserveParameters(entered);
-        if (_paramObs.Count > 0)
+        step.LossTensor = loss;
+        try
         {
-            double sq = _paramObs.Where(p => p.HasGradient).Sum(p => p.GradNorm * p.GradNorm);
-            _globalNorm = Math.Sqrt(sq);
+            foreach (var m in _monitors) m.OnAfterBackward(step);
         }
-        if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
+        finally
         {
-            DisposeSnapshot();
-            using var _ = no_grad();
-            _snapshot = _params.Select(p => p.P.detach().clone().DetachFromDisposeScope()).ToList();
+            step.LossTensor = null;
         }
     }
 
@@ -200,7 +225,7 @@ public sealed class Doctor : IDisposable
                 $"Anomaly mode at step {Step}: {msg}",
                 (fn.Length > 0 ? $"{fn} is the backward of the forward operation that needs guarding; " : "") +
                 "see the nonfinite-forward/backward findings for the module, and add an epsilon or clamp before that operation.",
-                new Dictionary<string, string> { ["libtorch"] = msg, ["backward function"] = fn }, Step);
+                new Evidence { ["libtorch"] = msg, ["backward function"] = fn }, Step);
             Raise(f);
             DisarmAnomaly();
             throw new NonFiniteGradientException(f, ex);
@@ -214,51 +239,44 @@ public sealed class Doctor : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_inStep) return;
         _inStep = false;
-        var (acts, grads, entered) = _probe.Take();
-        var updates = new List<UpdateObservation>();
-        if (_snapshot is not null)
-        {
-            for (int i = 0; i < _params.Count; i++)
-            {
-                var (name, module, p) = _params[i];
-                var obs = _paramObs.FirstOrDefault(o => o.Name == name);
-                updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), TensorStats.DistanceNorm(p, _snapshot[i]),
-                    obs?.WeightNorm ?? TensorStats.Norm(_snapshot[i]), p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
-            }
-            DisposeSnapshot();
-        }
+        var ctx = _step!;
+        foreach (var m in _monitors) m.OnEndStep(ctx);
+        var acts = ctx.Activations;
+        var grads = ctx.ActivationGradients;
+        var paramObs = ctx.Parameters;
         var step = new StepObservations
         {
             Step = Step,
-            Sampled = _probe.Sampled,
-            Loss = _loss,
+            Sampled = _sampled,
+            Loss = ctx.Loss,
             Activations = acts,
             ActivationGradients = grads,
-            Parameters = _paramObs,
-            Updates = updates,
-            ModulesThatRan = entered.Keys.ToHashSet(),
-            GlobalGradNorm = _globalNorm,
+            Parameters = paramObs,
+            Updates = ctx.Updates,
+            ModulesThatRan = ctx.ModulesEntered.Keys.ToHashSet(),
+            GlobalGradNorm = ctx.GlobalGradNorm,
+            Extra = [.. ctx.Extra],
         };
         History.Add(step);
         LastStep = step;
-        bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || _paramObs.Any(p => p.GradNonFinite > 0) ||
-                         _loss is { } l && !double.IsFinite(l);
+        _sinks.Emit(new ObservationEvent(step));
+        bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || paramObs.Any(p => p.GradNonFinite > 0) ||
+                         ctx.Loss is { } l && !double.IsFinite(l);
         // A backward pass that went non-finite from a finite forward: watch activation gradients next step to name the module.
-        _probe.WatchGradients = (_probe.Kinds & ProbeKinds.NonFinite) != 0 &&
-            acts.All(a => a.NonFinite == 0) && _paramObs.Any(p => p.GradNonFinite > 0) && !grads.Any(g => g.NonFinite > 0);
+        bool watchGradients = NonFiniteWatch &&
+            acts.All(a => a.NonFinite == 0) && paramObs.Any(p => p.GradNonFinite > 0) && !grads.Any(g => g.NonFinite > 0);
         // Once the loss is non-finite the run has diverged: every other statistic is garbage from then on,
-        // so only the NaN/Inf detector keeps running (to report the origin), and it reports once.
+        // so only detectors that report after divergence (the NaN/Inf origin) keep running, and they report once.
         bool divergedBefore = DivergedAt is not null;
-        if (_loss is { } lossNow && !double.IsFinite(lossNow))
-        {
-            DivergedAt ??= Step;
-            _probe.EnableNonFiniteWatch();   // if NaN recurs, the next step names where it starts
-        }
+        bool lossNonFinite = ctx.Loss is { } lossNow && !double.IsFinite(lossNow);
+        if (lossNonFinite) DivergedAt ??= Step;
+        // if NaN recurs, the next step names where it starts
+        _forward.Configure(watchGradients, enableNonFiniteWatch: lossNonFinite);
         var found = new List<Finding>();
         if (!divergedBefore || !HasCode(TrainingCodes.NonFiniteForward.Code) && !HasCode(TrainingCodes.NonFiniteBackward.Code))
             foreach (var d in _detectors)
             {
-                if ((DivergedAt is not null && d is not NonFiniteDetector) || (divergedBefore && acts.Count == 0)) continue;
+                if ((DivergedAt is not null && !d.RunsAfterDivergence) || (divergedBefore && acts.Count == 0)) continue;
                 found.AddRange(d.Detect(step, History, _options.Thresholds));
             }
         // A backward origin found from parameter gradients alone is held for one step, in which activation
@@ -272,7 +290,7 @@ public sealed class Doctor : IDisposable
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
-                (_probe.Kinds & ProbeKinds.NonFinite) != 0 && !_probe.Sampled)
+                NonFiniteWatch && !_sampled)
             {
                 _pendingBackward = f;
                 continue;
@@ -281,19 +299,22 @@ public sealed class Doctor : IDisposable
         }
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
-        if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
+        if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !watchGradients)
             _anomalyArmed = true;
     }
 
-    /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
-    private bool GradientsFinite()
+    /// <summary>
+    /// Ends an epoch: call after the epoch's last step (and its evaluation). Ends the open step, then gives the
+    /// monitors and sinks an <see cref="EpochObservation"/> with <paramref name="metrics"/> (e.g. validation loss).
+    /// </summary>
+    public void EndEpoch(IReadOnlyDictionary<string, double>? metrics = null)
     {
-        foreach (var (_, _, p) in _params)
-        {
-            var g = p.grad;
-            if (g is not null && !g.IsInvalid && !double.IsFinite(TensorStats.Sum(g))) return false;
-        }
-        return true;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_inStep) EndStep();
+        var epoch = new EpochObservation(Step, _epoch++, metrics ?? new Dictionary<string, double>());
+        var ctx = new EpochContext(epoch, o => _sinks.Emit(new ObservationEvent(o)));
+        foreach (var m in _monitors) m.OnEndEpoch(ctx);
+        _sinks.Emit(new ObservationEvent(epoch));
     }
 
     private void DisarmAnomaly()
@@ -303,45 +324,25 @@ public sealed class Doctor : IDisposable
         _anomalyArmed = false;
     }
 
-    private List<ParameterObservation> ObserveParameters(Dictionary<string, int> entered)
-    {
-        var list = new List<ParameterObservation>(_params.Count);
-        foreach (var (name, module, p) in _params)
-        {
-            var g = p.grad;
-            bool has = g is not null && !g.IsInvalid;
-            var stats = has ? TensorStats.Gradient(g!) : default;
-            list.Add(new ParameterObservation
-            {
-                Step = Step, Name = name, Module = module,
-                ExecutionOrder = entered.TryGetValue(module, out var o) ? o : int.MaxValue,
-                Rank = (int)p.dim(), Elements = p.numel(), RequiresGrad = p.requires_grad, HasGradient = has,
-                GradNorm = stats.Norm, GradMeanAbs = stats.MeanAbs, GradZeroFraction = stats.ZeroFraction, GradNonFinite = stats.NonFinite,
-                WeightNorm = TensorStats.Norm(p),
-            });
-        }
-        return list;
-    }
-
     private void StaticChecks(optim.Optimizer? optimizer)
     {
         if (optimizer is not null)
         {
             var inOptimizer = optimizer.parameters().Select(ParamKeys.Identity).ToHashSet();
-            var missing = _params.Where(p => p.P.requires_grad && !inOptimizer.Contains(ParamKeys.Identity(p.P))).ToList();
+            var missing = _params.Where(p => p.Parameter.requires_grad && !inOptimizer.Contains(ParamKeys.Identity(p.Parameter))).ToList();
             if (missing.Count > 0)
                 Raise(Finding.Create(TrainingCodes.NotInOptimizer, missing[0].Module,
                     $"{missing.Count} trainable parameter(s) are not in the optimizer and will never change: {string.Join(", ", missing.Take(8).Select(m => m.Name))}{(missing.Count > 8 ? ", …" : "")}.",
                     "Create the optimizer after the model is complete, from `model.parameters()` (e.g. `optim.Adam(model.parameters(), lr)`), " +
                     "or add a param group for the missing modules; layers created after the optimizer or held in plain C# lists (not registered) are the usual cause.",
-                    new Dictionary<string, string> { ["missing"] = missing.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ["parameters"] = string.Join(", ", missing.Select(m => m.Name)) }));
+                    new Evidence { ["missing"] = EvidenceValue.Count(missing.Count), ["parameters"] = string.Join(", ", missing.Select(m => m.Name)) }));
         }
         foreach (var n in _tree.Nodes.Where(n => NativeInternals.Contains(n.TypeName)))
-            Raise(Finding.Create(FindingCodes.OpaqueModule, n.DisplayPath,
+            Raise(Finding.Create(StructureCodes.OpaqueModule, n.DisplayPath,
                 $"{n.DisplayPath} ({n.TypeName}) runs its internals in native code: TorchDoctor watches its output, its gradient and its parameters, but not its gates or sub-layers one by one.",
                 "Nothing to fix; for per-gate statistics, build the cell from Linear layers."));
         foreach (var n in _tree.Nodes.Where(n => n.Module is jit.ScriptModule && n.Children.Count > 0 && n.Parent?.Module is not jit.ScriptModule))
-            Raise(Finding.Create(FindingCodes.OpaqueModule, n.DisplayPath,
+            Raise(Finding.Create(StructureCodes.OpaqueModule, n.DisplayPath,
                 $"{n.DisplayPath} is TorchScript: its children run inside TorchScript and are not observed one by one.",
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
@@ -359,14 +360,16 @@ public sealed class Doctor : IDisposable
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
         if (_counts[key] > 1) return;
         _findings.Add(f);
-        FindingRaised?.Invoke(this, f);
+        _sinks.Emit(new FindingEvent(f));
     }
 
-    private void DisposeSnapshot()
+    /// <summary>The first sink: raises <see cref="FindingRaised"/>, so its handlers are isolated like any sink.</summary>
+    private sealed class EventSink(Doctor doctor) : IDoctorSink
     {
-        if (_snapshot is null) return;
-        foreach (var t in _snapshot) t.Dispose();
-        _snapshot = null;
+        public void Emit(DoctorEvent e)
+        {
+            if (e is FindingEvent f) doctor.FindingRaised?.Invoke(doctor, f.Finding);
+        }
     }
 
     /// <summary>Removes every hook and frees the weight copies.</summary>
@@ -374,8 +377,8 @@ public sealed class Doctor : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _hooks.Dispose();
-        DisposeSnapshot();
+        foreach (var m in _monitors.OfType<IDisposable>()) m.Dispose();
         DisarmAnomaly();
+        _sinks.Dispose();
     }
 }

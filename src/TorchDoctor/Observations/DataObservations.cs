@@ -1,4 +1,4 @@
-namespace TorchDoctor.Data;
+namespace TorchDoctor.Observations;
 
 /// <summary>What a field is used for, as guessed from its name and shape (or as told).</summary>
 public enum FieldRole
