@@ -5,16 +5,19 @@
 #    pinned at priority 100 so every other package stays on Debian 12.
 #  - --with-data: also install the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)
 #    used by the real-data tests and case studies.
-# Usage: bash scripts/setup.sh [--with-data] [--quiet]
+#  - --with-browser: also install Debian's chromium, which the HTML-report tests drive headless.
+# Usage: bash scripts/setup.sh [--with-data] [--with-browser] [--quiet]
 set -euo pipefail
 
 with_data=0
+with_browser=0
 quiet=0
 for arg in "$@"; do
   case "$arg" in
     --with-data) with_data=1 ;;
+    --with-browser) with_browser=1 ;;
     --quiet) quiet=1 ;;
-    *) echo "setup.sh: unknown option $arg (use --with-data, --quiet)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option $arg (use --with-data, --with-browser, --quiet)" >&2; exit 2 ;;
   esac
 done
 say() { [ "$quiet" = 1 ] || echo "setup: $*" >&2; }
@@ -72,6 +75,16 @@ if [ "$with_data" = 1 ] && [ ! -e /usr/share/datasets/fashion-mnist/train-images
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >&2
   else
     say "dataset-fashion-mnist not installed and no apt-get: real-data tests will be skipped"
+  fi
+fi
+
+if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (headless browser for the HTML-report tests)"
+    apt_update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+  else
+    say "chromium not installed and no apt-get: the browser tests will be skipped"
   fi
 fi
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: set-up (libstdc++, Fashion-MNIST), build, xunit, and a closing line
+# Runs the whole test suite: set-up (libstdc++, Fashion-MNIST; TORCHDOCTOR_SETUP_FLAGS adds e.g. --with-browser), build, xunit, and a closing line
 # "N passed, N failed" taken from the TRX results. Exit code: 0 when nothing failed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-bash scripts/setup.sh --with-data
+bash scripts/setup.sh --with-data ${TORCHDOCTOR_SETUP_FLAGS:-}
 results="$here/TestResults"
 rm -rf "$results"
 set +e

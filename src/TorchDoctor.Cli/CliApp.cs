@@ -31,12 +31,43 @@ public static class ExitCodes
 /// <summary>Thrown for bad usage; the message is the one-line reason printed on stderr.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
+/// <summary>Thrown when standard output cannot be written (closed, or a pipe whose reader went away).</summary>
+public sealed class OutputClosedException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>A writer that turns a failed write on a closed stream into <see cref="OutputClosedException"/>.</summary>
+public sealed class GuardedWriter(TextWriter inner, string name) : TextWriter
+{
+    /// <inheritdoc />
+    public override System.Text.Encoding Encoding => inner.Encoding;
+
+    private T Guard<T>(Func<T> f)
+    {
+        try { return f(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            throw new OutputClosedException($"cannot write to {name} ({e.GetType().Name}: {e.Message.Split('\n')[0].Trim().TrimEnd('.')}); is it closed? Redirect it to a file instead (> out.txt).", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Write(char value) => Guard(() => { inner.Write(value); return 0; });
+    /// <inheritdoc />
+    public override void Write(string? value) => Guard(() => { inner.Write(value); return 0; });
+    /// <inheritdoc />
+    public override void Write(char[] buffer, int index, int count) => Guard(() => { inner.Write(buffer, index, count); return 0; });
+    /// <inheritdoc />
+    public override void WriteLine(string? value) => Guard(() => { inner.WriteLine(value); return 0; });
+    /// <inheritdoc />
+    public override void Flush() => Guard(() => { inner.Flush(); return 0; });
+}
+
 /// <summary>The <c>torchdoctor</c> command line, runnable in-process (tests) with its own output writers.</summary>
 public sealed partial class CliApp
 {
     private readonly TextWriter _out;
     private readonly TextWriter _err;
-    private readonly IAnsiConsole _console;
+    private IAnsiConsole _console;
+    private readonly bool _interactive;
 
     /// <summary>Standard output (JSON goes here, alone).</summary>
     internal TextWriter Out => _out;
@@ -50,6 +81,7 @@ public sealed partial class CliApp
     {
         _out = stdout;
         _err = stderr;
+        _interactive = interactive;
         _console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(stdout),
@@ -63,10 +95,20 @@ public sealed partial class CliApp
     public int Run(string[] args)
     {
         var root = BuildCommands();
+        // Global output options (any position): --no-color (or NO_COLOR set) and --quiet.
+        if (args.Contains("--no-color") || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")))
+            _console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(_out), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        Quiet = args.Contains("--quiet") || args.Contains("-q");
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            var reason = string.Join(" ", parse.Errors[0].Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            // "Unrecognized command or argument 'x'" says more than "Required command was not provided" that comes first.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            var reason = string.Join(" ", error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            if (reason.Contains("--idx", StringComparison.Ordinal) || reason.Contains("--test-idx", StringComparison.Ordinal))
+                reason = "--idx and --test-idx take two files, IMAGES then LABELS (e.g. --idx train-images.gz train-labels.gz): " + reason;
+            if (args.Length > 0 && !args[0].StartsWith('-') && root.Subcommands.All(c => c.Name != args[0]))
+                reason = $"unknown command '{args[0]}'; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}";
             _err.WriteLine("torchdoctor: " + reason + " (see torchdoctor --help)");
             return ExitCodes.BadInput;
         }
@@ -79,7 +121,27 @@ public sealed partial class CliApp
             _err.WriteLine("torchdoctor: " + e.Message);
             return ExitCodes.BadInput;
         }
+        catch (Logs.LogNotFoundException e)
+        {
+            _err.WriteLine("torchdoctor: " + e.Message);
+            return ExitCodes.BadInput;
+        }
         catch (ModelFileException e)
+        {
+            _err.WriteLine("torchdoctor: " + e.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (TorchDoctor.Data.DataFileException e)
+        {
+            _err.WriteLine("torchdoctor: " + e.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (TorchDoctor.IO.MemoryBudgetException e)
+        {
+            _err.WriteLine("torchdoctor: " + e.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (OutputClosedException e)
         {
             _err.WriteLine("torchdoctor: " + e.Message);
             return ExitCodes.BadInput;
@@ -102,6 +164,9 @@ public sealed partial class CliApp
         }
     }
 
+    /// <summary>The parse errors of <paramref name="args"/> without running anything (empty when the command line is valid).</summary>
+    public IReadOnlyList<string> ParseErrors(string[] args) => BuildCommands().Parse(args).Errors.Select(e => e.Message).ToList();
+
     private RootCommand BuildCommands()
     {
         var root = new RootCommand("TorchDoctor: debugging and diagnostics for TorchSharp models and training runs.");
@@ -112,6 +177,10 @@ public sealed partial class CliApp
         root.Subcommands.Add(CheckDataCommand());
         root.Subcommands.Add(PrintCommand());
         root.Subcommands.Add(CompareCommand());
+        root.Subcommands.Add(LintCommand());
+        root.Subcommands.Add(AnalyzeCommand());
+        root.Options.Add(new Option<bool>("--no-color") { Description = "No colours or styles (also when NO_COLOR is set; output that is not a terminal is always plain).", Recursive = true });
+        root.Options.Add(new Option<bool>("--quiet", "-q") { Description = "Only results, findings and errors: no progress bars or notes.", Recursive = true });
         return root;
     }
 
@@ -142,9 +211,24 @@ public sealed partial class CliApp
         _ => throw new UsageException($"--dtype '{text}' is not a dtype; use float32, float64, float16, bfloat16, long, int, uint8 or bool"),
     };
 
+    /// <summary>The <c>--max-memory</c> option shared by commands that check memory before work.</summary>
+    internal static Option<string?> MaxMemoryOption() => new("--max-memory")
+    {
+        Description = "The most memory the work may need, e.g. 8G or 512M (default: the memory available now, MemAvailable). Work whose estimate is larger is refused before it starts.",
+        HelpName = "SIZE",
+    };
+
+    internal static long? ParseMaxMemory(string? text)
+    {
+        if (text is null) return null;
+        return TorchDoctor.IO.MemoryBudget.ParseSize(text) ?? throw new UsageException($"--max-memory '{text}' is not a size; write e.g. 8G, 512M or a number of bytes");
+    }
+
     private static SummaryColumns ParseColumns(string? text)
     {
-        if (string.IsNullOrWhiteSpace(text)) return SummaryColumns.Default;
+        if (text is null) return SummaryColumns.Default;
+        if (text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0)
+            throw new UsageException($"--columns '{text}' names no column; use input, output, params, percent, trainable, kernel, mult-adds, time or all");
         var c = SummaryColumns.None;
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             c |= part.ToLowerInvariant() switch

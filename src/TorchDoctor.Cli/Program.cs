@@ -1,3 +1,3 @@
 using TorchDoctor.Cli;
 
-return new CliApp(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected).Run(args);
+return new CliApp(new GuardedWriter(Console.Out, "standard output"), Console.Error, interactive: !Console.IsOutputRedirected).Run(args);

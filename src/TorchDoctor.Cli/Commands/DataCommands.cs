@@ -33,9 +33,14 @@ public sealed partial class CliApp
         var shuffle = new Option<bool>("--shuffle") { Description = "With --batch-size: the loader shuffles." };
         var dropLast = new Option<bool>("--drop-last") { Description = "With --batch-size: the loader drops the last incomplete batch." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var loss = new Option<string?>("--loss") { Description = "The loss the labels meet: cross-entropy (default: int64 class indices), bce (float 0/1 targets) or mse (float targets).", HelpName = "LOSS" };
+        loss.AcceptOnlyFromAmong("cross-entropy", "ce", "bce", "mse");
+        var maxPixels = new Option<long?>("--max-image-pixels") { Description = $"Refuse images with more pixels than this (read from the header before decoding; default {ImageFolderDataset.DefaultMaxPixels:N0}).", HelpName = "N" };
+        var maxMemory = MaxMemoryOption();
         var cmd = new Command("check-data", "Check a data set before training: dtypes, shapes, NaN/Inf, ranges and Normalize values, labels and class balance, duplicates and train/test overlap, loader settings.")
         {
             fashion, idx, testIdx, images, testImages, csv, testCsv, labelColumn, classes, model, sample, seed, noTest, raw, batchSize, shuffle, dropLast, json,
+            loss, maxPixels, maxMemory,
         };
         cmd.SetAction(p =>
         {
@@ -54,6 +59,11 @@ public sealed partial class CliApp
             var entry = modelName is null ? null : ModelZoo.Find(modelName) ?? throw new UsageException(
                 $"unknown model '{modelName}'. Known: {string.Join(", ", ModelZoo.All.Keys)}");
             bool scale = !p.GetValue(raw);
+            if (p.GetValue(maxPixels) is <= 0) throw new UsageException("--max-image-pixels must be positive");
+            long? memoryLimit = ParseMaxMemory(p.GetValue(maxMemory));
+            var lossName = p.GetValue(loss) switch { null => null, "ce" => "cross-entropy", var x => x };
+            // Memory before work: the readers hold the files' data (IDX: decompressed bytes; CSV: text and floats, ~10× the file).
+            CheckDataMemory(idxFiles, p.GetValue(testIdx), csvFile, p.GetValue(testCsv), memoryLimit);
             TorchRuntime.EnsureLoaded();
             var splits = new List<DataSplit>();
             string title;
@@ -79,9 +89,10 @@ public sealed partial class CliApp
                 }
                 else if (imagesDir is not null)
                 {
-                    var train = new ImageFolderDataset(imagesDir, scale);
+                    long px = p.GetValue(maxPixels) ?? ImageFolderDataset.DefaultMaxPixels;
+                    var train = new ImageFolderDataset(imagesDir, scale) { MaxPixels = px };
                     splits.Add(new DataSplit("train", train));
-                    if (p.GetValue(testImages) is { } ti) splits.Add(new DataSplit("test", new ImageFolderDataset(ti, scale)));
+                    if (p.GetValue(testImages) is { } ti) splits.Add(new DataSplit("test", new ImageFolderDataset(ti, scale) { MaxPixels = px }));
                     title = $"Images {imagesDir}";
                     classNames = train.Classes;
                     if (k is null && entry is null) (k, kSource) = (train.Classes.Count, "class folders");
@@ -98,8 +109,14 @@ public sealed partial class CliApp
                 throw new UsageException(e.Message);
             }
             using var m = entry?.Create();
-            var options = new DataCheckOptions { Classes = k, ClassesSource = kSource, Model = m, MaxSamples = p.GetValue(sample), Seed = p.GetValue(seed) };
+            var options = new DataCheckOptions { Classes = k, ClassesSource = kSource, Model = m, MaxSamples = p.GetValue(sample), Seed = p.GetValue(seed), Loss = lossName };
             var report = WithProgress(options, o => DatasetChecker.Check(splits, o));
+            var extra = new List<Finding>();
+            if (splits[0].Dataset is CsvDataset csvTrain)
+                extra.AddRange(TorchDoctor.Detectors.DataInputDetectors.CsvColumns(csvTrain.ColumnStats, csvTrain.TextColumns));
+            if (splits[0].Dataset is ImageFolderDataset folder && lossName is null or "cross-entropy")
+                extra.AddRange(TorchDoctor.Detectors.DataInputDetectors.HeadClasses(report.Model, folder.Classes.Count, $"{folder.Classes.Count} class folders in {folder.Root}"));
+            if (extra.Count > 0) report = report with { Findings = report.Findings.Concat(extra).OrderByDescending(f => f.Severity).ToList() };
             LoaderReport? loader = null;
             if (p.GetValue(batchSize) is { } bs)
             {
@@ -118,6 +135,36 @@ public sealed partial class CliApp
             return report.Findings.Any(f => f.Severity >= Severity.Warning) ? ExitCodes.Findings : ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    private static void CheckDataMemory(string[]? idxFiles, string[]? testIdx, string? csvFile, string? testCsv, long? limit)
+    {
+        double need = 0;
+        foreach (var f in (idxFiles ?? []).Concat(testIdx ?? []))
+        {
+            if (!File.Exists(f)) continue;
+            long len = new FileInfo(f).Length;
+            need += len;                                            // the file's bytes
+            need += GzipSize(f) ?? len;                             // the decompressed IDX
+        }
+        foreach (var f in new[] { csvFile, testCsv })
+            if (f is not null && File.Exists(f)) need += 10.0 * new FileInfo(f).Length;
+        if (need > 0) TorchDoctor.IO.MemoryBudget.Require(need, "reading the data files", limit);
+    }
+
+    /// <summary>The uncompressed size a gzip file's trailer states (mod 2^32), or null when it is not gzip.</summary>
+    private static long? GzipSize(string path)
+    {
+        try
+        {
+            using var fs = File.OpenRead(path);
+            if (fs.Length < 18 || fs.ReadByte() != 0x1f || fs.ReadByte() != 0x8b) return null;
+            fs.Seek(-4, SeekOrigin.End);
+            var b = new byte[4];
+            fs.ReadExactly(b);
+            return BitConverter.ToUInt32(b);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>Runs the check with a Spectre progress bar on stderr when stderr is a terminal (stdout stays clean for JSON).</summary>

@@ -20,51 +20,145 @@ public sealed partial class CliApp
         var seed = new Option<long>("--seed") { Description = "Seed for weights, data and shuffling.", DefaultValueFactory = _ => 0 };
         var noFix = new Option<bool>("--no-fix") { Description = "Only the faulty run: do not apply the remedy." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        var cmd = new Command("demo", "Run a worked case study: a small real training program with a known fault, its findings, and the fix.")
+        var report = ReportOption();
+        var runDir = new Option<string?>("--run-dir") { Description = "Record each training run under DIR/<case>/<run>: JSONL run log and TensorBoard event files.", HelpName = "DIR" };
+        var failOn = FailOnOption();
+        var cmd = new Command("demo", "Run a worked case study (or `all` of them): a small real training program with a known fault, its findings, and the fix.")
         {
-            name, data, steps, seed, noFix, json,
+            name, data, steps, seed, noFix, json, report, runDir, failOn,
         };
         cmd.SetAction(p =>
         {
             var caseName = p.GetValue(name);
             if (caseName is null)
             {
-                var table = new Table().Border(TableBorder.Simple).AddColumns("Case", "What it shows");
-                foreach (var c in DemoCatalog.All) table.AddRow(Markup.Escape(c.Name), Markup.Escape(c.Description));
+                var table = new Table().Border(TableBorder.Simple).AddColumns("Case", "Guide section", "What it shows");
+                foreach (var c in DemoCatalog.All) table.AddRow(Markup.Escape(c.Name), Markup.Escape(GuideSection(c.Name)), Markup.Escape(c.Description));
+                table.AddRow("all", "every section", "Every case above on generated data, one combined HTML report (--report, default torchdoctor-demo-report.html).");
                 Console.Write(table);
                 return ExitCodes.Ok;
             }
             if (caseName.StartsWith('-')) throw new UsageException($"unknown option '{caseName}' (see torchdoctor demo --help)");
-            var demo = DemoCatalog.Find(caseName) ?? throw new UsageException(
-                $"unknown demo '{caseName}'. Known: {string.Join(", ", DemoCatalog.All.Select(c => c.Name))}");
+            bool all = caseName.Equals("all", StringComparison.OrdinalIgnoreCase);
+            var demos = all ? DemoCatalog.All : [DemoCatalog.Find(caseName) ?? throw new UsageException(
+                $"unknown demo '{caseName}'. Known: {string.Join(", ", DemoCatalog.All.Select(c => c.Name))}, all")];
             var s = p.GetValue(steps);
             if (s is <= 0) throw new UsageException("--steps must be positive");
             TorchRuntime.EnsureLoaded();
             bool asJson = p.GetValue(json);
-            var options = new DemoOptions
-            {
-                Data = p.GetValue(data)!, Steps = s, Seed = p.GetValue(seed), Fix = !p.GetValue(noFix),
-                Log = asJson ? null : line => Console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]"),
-            };
-            DemoResult result;
+            var reportPath = p.GetValue(report) ?? (all ? "torchdoctor-demo-report.html" : null);
+            var recordRoot = p.GetValue(runDir);
+            string? tempRoot = null;
+            if (recordRoot is null && reportPath is not null)
+                recordRoot = tempRoot = Directory.CreateTempSubdirectory("torchdoctor-demo-").FullName;
+            var results = new List<(DemoResult Result, string? Dir)>();
             try
             {
-                result = demo.Run(options);
+                foreach (var demo in demos)
+                {
+                    var dir = recordRoot is null ? null : Path.Combine(recordRoot, demo.Name);
+                    var options = new DemoOptions
+                    {
+                        Data = p.GetValue(data)!, Steps = s, Seed = p.GetValue(seed), Fix = !p.GetValue(noFix), RunDirectory = dir,
+                        Log = asJson || Quiet ? null : line => Console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]"),
+                    };
+                    if (all && !asJson && !Quiet) Console.Write(new Rule($"[bold]{Markup.Escape(demo.Name)}[/] ({Markup.Escape(GuideSection(demo.Name))})").LeftJustified());
+                    DemoResult result;
+                    try
+                    {
+                        result = demo.Run(options);
+                    }
+                    catch (Data.DataUnavailableException e)
+                    {
+                        throw new UsageException(e.Message);
+                    }
+                    results.Add((result, dir));
+                    if (!asJson) WriteDemo(result);
+                }
+                if (asJson) Out.WriteLine(results.Count == 1 ? new DemoJsonExporter().Render(results[0].Result) : "[" + string.Join(",\n", results.Select(r => new DemoJsonExporter().Render(r.Result))) + "]");
+                if (reportPath is not null) WriteReport(DemoReport(results, p.GetValue(data)!, p.GetValue(seed)), reportPath, asJson);
             }
-            catch (Data.DataUnavailableException e)
+            finally
             {
-                throw new UsageException(e.Message);
+                if (tempRoot is not null) try { Directory.Delete(tempRoot, true); } catch (IOException) { }
             }
-            if (asJson) Out.WriteLine(new DemoJsonExporter().Render(result));
-            else WriteDemo(result);
-            return ExitCodes.Ok;
+            return ExitFor(results.SelectMany(r => r.Result.Findings), p.GetValue(failOn), defaultLevel: null);
         });
         return cmd;
     }
 
+    /// <summary>The guide section (docs/guide.md) a demo case illustrates.</summary>
+    internal static string GuideSection(string demo) => demo switch
+    {
+        "clean" => "1 Basics: a healthy baseline",
+        "exploding-gradients" => "2 Common problems: exploding gradients",
+        "vanishing-gradients" => "2 Common problems: vanishing gradients",
+        "dead-relu" => "2 Common problems: dead ReLUs",
+        "nan-origin" => "2 Common problems: NaN/Inf",
+        "bad-data" => "3 Data loading",
+        "overfitting" => "2 Common problems: overfitting",
+        _ when demo.Contains("shape", StringComparison.Ordinal) => "4 Shapes",
+        _ when demo.Contains("leak", StringComparison.Ordinal) || demo.Contains("memory", StringComparison.Ordinal) => "6 Memory",
+        _ when demo.Contains("profil", StringComparison.Ordinal) || demo.Contains("slow", StringComparison.Ordinal) => "5 Hooks and profiling",
+        _ => "9 Case studies",
+    };
+
+    private ReportModel DemoReport(List<(DemoResult Result, string? Dir)> results, string data, long seed)
+    {
+        var model = new ReportModel
+        {
+            Title = results.Count == 1 ? $"TorchDoctor demo: {results[0].Result.Case}" : "TorchDoctor guided tour: every demo case",
+            Subtitle = $"data {data}, seed {seed}; findings of each faulty run, then each run's curves",
+        };
+        foreach (var (r, _) in results) model.Findings.AddRange(r.Findings);
+        foreach (var (r, dir) in results)
+        {
+            if (dir is null || !Directory.Exists(dir)) continue;
+            try
+            {
+                foreach (var log in Logs.LogDirectory.Read(dir))
+                {
+                    var run = Logs.LogAnalysis.Analyze(log, displayName: $"{r.Case} / {log.Name}");
+                    model.Runs.Add(ReportRun.From(run));
+                    foreach (var n in run.Notes.Where(n => !n.Contains("no validation-loss", StringComparison.Ordinal))) model.Notes.Add(n);
+                }
+            }
+            catch (Logs.LogNotFoundException) { }   // a case without training runs (none today)
+        }
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var (r, _) in results)
+            foreach (var run in new[] { r.Before, r.After }.Where(x => x is not null).Select(x => x!))
+                rows.Add([r.Case, GuideSection(r.Case), run.Label,
+                    run.Metrics.TryGetValue("finalLoss", out var fl) ? FormatMetric(fl) : "--",
+                    run.Metrics.TryGetValue("testAccuracy", out var acc) ? FormatMetric(acc) : run.Metrics.TryGetValue("accuracy", out var a2) ? FormatMetric(a2) : "--",
+                    run.Findings.Count == 0 ? "none" : string.Join(", ", run.Findings.Select(f => f.Code).Distinct())]);
+        model.Tables.Add(new ReportTable("Runs before and after each fix", ["Case", "Guide section", "Run", "Final loss", "Accuracy", "Findings"], rows));
+        if (data == "generated") model.SampleGrids.Add(GeneratedSamples(seed));
+        model.Notes.Add("Profiler breakdown: not available in this build (the module profiler is not part of it yet).");
+        return model;
+    }
+
+    /// <summary>Eight samples per class of the demos' generated images, as the model receives them, rescaled to [0, 1] for display.</summary>
+    private static SampleGrid GeneratedSamples(long seed)
+    {
+        using var d = Training.DemoData.Generated(512, seed);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var items = new List<(string, float[])>();
+        var labels = d.Labels.data<long>().ToArray();
+        float lo = d.Images.min().item<float>(), hi = d.Images.max().item<float>();
+        for (int c = 0; c < d.Classes; c++)
+            foreach (var i in Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).Take(8))
+            {
+                var px = d.Images[i].reshape(-1).data<float>().ToArray();
+                items.Add(($"class {c}", px.Select(v => (v - lo) / Math.Max(1e-12f, hi - lo)).ToArray()));
+            }
+        var shape = d.Images.shape;
+        return new SampleGrid($"Training samples per class ({d.Name}, as the model receives them; shown rescaled from [{lo:G3}, {hi:G3}])", (int)shape[1], (int)shape[2], (int)shape[3], items);
+    }
+
     private void WriteDemo(DemoResult r)
     {
-        Console.Write(new Rule($"[bold]{Markup.Escape(r.Case)}[/]: findings of the faulty run").LeftJustified());
+        Console.Write(new Rule($"[bold]{Markup.Escape(r.Case)}[/]: " + (r.Faulty ? "findings of the faulty run" : "findings of a healthy run (there should be none)")).LeftJustified());
         if (r.Findings.Count == 0) Console.MarkupLine("[green]No findings.[/]");
         SummaryConsole.WriteFindings(Console, r.Findings);
         var runs = new[] { r.Before, r.After }.Where(x => x is not null).Select(x => x!).ToList();

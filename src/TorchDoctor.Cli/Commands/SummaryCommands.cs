@@ -42,9 +42,10 @@ public sealed partial class CliApp
         format.AcceptOnlyFromAmong("table", "tree", "text");
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
         var noMeasure = new Option<bool>("--no-measure") { Description = "Skip the measured forward+backward step (faster for very large models)." };
+        var maxMemory = MaxMemoryOption();
         var cmd = new Command("summary", "Run one forward pass with probes and print a layer-by-layer summary; explain the failure if the pass fails.")
         {
-            file, model, input, dtype, depth, mode, batchDim, columns, format, json, noMeasure,
+            file, model, input, dtype, depth, mode, batchDim, columns, format, json, noMeasure, maxMemory,
         };
         cmd.SetAction(p =>
         {
@@ -55,6 +56,12 @@ public sealed partial class CliApp
             if (path is null == name is null)
                 throw new UsageException(path is null ? "give --model <name> or a TorchScript file (see torchdoctor models)" : "give either --model or a file, not both");
             var shapes = (p.GetValue(input) ?? []).Select(ParseShape).ToList();
+            var bd = p.GetValue(batchDim);
+            if (bd is { } b && shapes.Any(sh => b < 0 || b > sh.Length))
+                throw new UsageException($"--batch-dim {b} is not a place for a batch dimension in {string.Join(", ", shapes.Select(sh => "[" + string.Join(", ", sh) + "]"))}: give 0..{shapes.Min(sh => sh.Length)} (0 puts the batch first)");
+            if (bd is { } b2 && shapes.Count == 0 && b2 < 0)
+                throw new UsageException($"--batch-dim {b2} must be 0 or more");
+            bool defaultShapes = shapes.Count == 0;
             var dtypes = (p.GetValue(dtype) ?? []).Select(ParseDType).ToList();
             Module m;
             ZooEntry? entry = null;
@@ -77,7 +84,9 @@ public sealed partial class CliApp
                 InputShapes = shapes,
                 InputDTypes = dtypes,
                 TrainMode = p.GetValue(mode) == "train",
-                BatchDim = p.GetValue(batchDim),
+                // The built-in defaults already have their batch: --batch-dim applies to shapes given with --input.
+                BatchDim = defaultShapes ? null : bd,
+                MaxMemoryBytes = ParseMaxMemory(p.GetValue(maxMemory)),
                 MeasureMemory = !p.GetValue(noMeasure),
             };
             var display = new SummaryExportSettings { Depth = p.GetValue(depth), Columns = ParseColumns(p.GetValue(columns)) };

@@ -38,10 +38,10 @@ public static class DataConsole
             console.Write(t);
             if (s.Labels is { } l && l.Histogram.Count > 0)
             {
-                long maxLabel = l.Histogram.Keys.Max();
-                int count = l.Classes ?? (int)(maxLabel + 1);
+                int count = l.Classes ?? DataDetectors.InferredClasses(l) ?? 0;
                 var ct = new Table().Border(TableBorder.Simple).AddColumn("Class").AddColumn(new TableColumn("Samples").RightAligned()).AddColumn(new TableColumn("Share").RightAligned());
-                var keys = l.Histogram.Keys.Union(Enumerable.Range(0, Math.Min(count, 1000)).Select(c => (long)c)).Order().ToList();
+                // Seen labels; empty classes get rows only when there are few classes (else one line says how many are empty).
+                var keys = (count <= 20 ? l.Histogram.Keys.Union(Enumerable.Range(0, count).Select(c => (long)c)) : l.Histogram.Keys).Order().ToList();
                 foreach (var k in keys.Take(50))
                 {
                     long n = l.Histogram.GetValueOrDefault(k);
@@ -51,8 +51,10 @@ public static class DataConsole
                         (l.Samples == 0 ? 0 : 100.0 * n / l.Samples).ToString("0.0", CultureInfo.InvariantCulture) + "%");
                 }
                 if (keys.Count > 50) ct.AddRow("…", $"{keys.Count - 50} more", "");
-                var inRange = Enumerable.Range(0, count).Select(c => l.Histogram.GetValueOrDefault(c)).ToList();
-                double ratio = inRange.Count == 0 || inRange.Min() == 0 ? double.PositiveInfinity : (double)inRange.Max() / inRange.Min();
+                long emptyClasses = count - l.Histogram.Keys.Count(k => k >= 0 && k < count);
+                if (count > 20 && emptyClasses > 0) ct.AddRow("(empty)", $"{emptyClasses:N0} of the {count:N0} classes have no sample", "");
+                var (minCount, maxCount) = DataDetectors.ClassCountRange(l, count);
+                double ratio = count == 0 || minCount == 0 ? double.PositiveInfinity : (double)maxCount / minCount;
                 ct.Caption($"{count} classes ({l.ClassesSource ?? "inferred"}), {DataDetectors.BalanceVerdict(ratio)}" +
                            (double.IsFinite(ratio) ? $", largest/smallest {ratio.ToString("0.##", CultureInfo.InvariantCulture)}" : ""));
                 console.Write(ct);

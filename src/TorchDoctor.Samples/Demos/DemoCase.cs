@@ -15,6 +15,13 @@ public sealed record DemoOptions
     public bool Fix { get; init; } = true;
     /// <summary>Progress messages (one line each), or null.</summary>
     public Action<string>? Log { get; init; }
+    /// <summary>
+    /// When set, each training run is recorded under this directory (one sub-directory per run: JSONL run log and
+    /// TensorBoard event files), with validation loss and accuracy every <see cref="EvalInterval"/> steps.
+    /// </summary>
+    public string? RunDirectory { get; init; }
+    /// <summary>Validation interval of recorded runs, in steps. Default 25.</summary>
+    public int EvalInterval { get; init; } = 25;
 }
 
 /// <summary>One training run of a demo: its label, numbers (loss, accuracy, …) and findings.</summary>
@@ -32,6 +39,8 @@ public sealed record DemoResult(string Case, DemoRun Before, DemoRun? After, str
 {
     /// <summary>The findings of the faulty run.</summary>
     public IReadOnlyList<Finding> Findings => Before.Findings;
+    /// <summary>False for a healthy reference case (nothing to fix; <see cref="After"/> is null).</summary>
+    public bool Faulty { get; init; } = true;
 }
 
 /// <summary>A runnable case study: a small real training program with a known fault and its remedy.</summary>

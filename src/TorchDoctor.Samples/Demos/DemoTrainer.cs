@@ -34,7 +34,8 @@ internal static class DemoTrainer
         torch.manual_seed(o.Seed);
         using var model = r.Model();
         var opt = r.Optimizer(model);
-        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = interval, Window = 10 });
+        var sinks = o.RunDirectory is null ? [] : Reporting.RunSinks.ForDirectory(Path.Combine(o.RunDirectory, RunName(r.Label)));
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = interval, Window = 10, Sinks = sinks, Recording = new RunRecorderOptions { Name = r.Label } });
         var clipper = r.ClipNorm is { } maxNorm0 ? new GradientClipper(model.parameters(), maxNorm0) : null;
         var losses = new List<double>();
         double maxNorm = 0;
@@ -60,6 +61,12 @@ internal static class DemoTrainer
             }
             x.Dispose();
             y.Dispose();
+            if (o.RunDirectory is not null && (step % o.EvalInterval == 0 || step == steps - 1))
+            {
+                var (valLoss, valAcc) = Evaluate(model, test);
+                doctor.LogScalar("val/loss", valLoss);
+                doctor.LogScalar("val/accuracy", valAcc);
+            }
             if (++step == steps) break;
             if (step % 50 == 0) o.Log?.Invoke($"{r.Label}: step {step}/{steps}, loss {losses[^1]:G4}");
         }
@@ -81,6 +88,34 @@ internal static class DemoTrainer
         extra?.Invoke(doctor, metrics);
         var findings = doctor.Findings.Where(f => f.Severity != Severity.Info).ToList();
         return new DemoRun(r.Label, metrics, findings);
+    }
+
+    /// <summary>A directory name for a run label: "before: raw pipeline" → "before".</summary>
+    public static string RunName(string label)
+    {
+        var head = label.Split(':')[0].Trim();
+        var chars = head.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray();
+        return chars.Length == 0 ? "run" : new string(chars);
+    }
+
+    /// <summary>Mean cross-entropy and accuracy on up to 1024 samples of <paramref name="data"/>.</summary>
+    public static (double Loss, double Accuracy) Evaluate(Module model, DemoData data)
+    {
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        double loss = 0;
+        long correct = 0, n = 0;
+        foreach (var (x, y) in data.Batches(256, 0))
+        {
+            var output = model.call(x);
+            loss += nn.functional.cross_entropy(output, y, reduction: nn.Reduction.Sum).item<float>();
+            correct += output.argmax(1).eq(y).sum().item<long>();
+            n += y.shape[0];
+            if (n >= 1024) break;
+        }
+        model.train();
+        return n == 0 ? (double.NaN, double.NaN) : (loss / n, (double)correct / n);
     }
 
     public static double Accuracy(Module model, DemoData data)

@@ -18,6 +18,8 @@ public abstract class TrainingDemo : IDemoCase
     protected virtual int DefaultSteps => 300;
     /// <summary>Sampling interval of the doctor in this demo.</summary>
     protected virtual int Interval => 10;
+    /// <summary>False for the healthy reference case: it runs once and is not called faulty.</summary>
+    protected virtual bool HasFault => true;
     /// <summary>What the fix changes.</summary>
     protected abstract string Remedy { get; }
     internal abstract Recipe Faulty { get; }
@@ -32,8 +34,9 @@ public abstract class TrainingDemo : IDemoCase
         {
             int steps = options.Steps ?? DefaultSteps;
             var before = DemoTrainer.Run(Faulty, options, train, test, steps, Interval);
-            var after = options.Fix ? DemoTrainer.Run(Fixed, options, train, test, steps, Interval) : null;
-            return new DemoResult(Name, before, after, Remedy);
+            // A case without a fault has nothing to fix: it trains once.
+            var after = options.Fix && HasFault ? DemoTrainer.Run(Fixed, options, train, test, steps, Interval) : null;
+            return new DemoResult(Name, before, after, Remedy) { Faulty = HasFault };
         }
     }
 
@@ -73,9 +76,11 @@ public sealed class CleanDemo : TrainingDemo
     /// <inheritdoc />
     public override string Description => "A healthy run (the demo CNN, Adam 1e-3): the doctor should stay quiet.";
     /// <inheritdoc />
-    protected override string Remedy => "Nothing to fix: the same recipe runs twice.";
+    protected override string Remedy => "Nothing to fix.";
+    /// <inheritdoc />
+    protected override bool HasFault => false;
     internal override Recipe Faulty => new("healthy", () => new Models.SmallCnn(), m => optim.Adam(m.parameters(), 1e-3));
-    internal override Recipe Fixed => Faulty with { Label = "healthy (again)" };
+    internal override Recipe Fixed => Faulty;
 }
 
 /// <summary>Exploding gradients: a deep ReLU MLP initialised far too large, trained with plain SGD.</summary>

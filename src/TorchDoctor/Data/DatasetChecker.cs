@@ -35,6 +35,11 @@ public sealed record DataCheckOptions
     public DataThresholds Thresholds { get; init; } = DataThresholds.Default;
     /// <summary>The data detectors to run. Default: <see cref="DataDetectorSet.All"/>.</summary>
     public IReadOnlyList<IDataDetector>? Detectors { get; init; }
+    /// <summary>
+    /// The loss the labels will meet: <c>cross-entropy</c> (class indices, the default when null), <c>bce</c> (float 0/1
+    /// targets) or <c>mse</c> (float targets). It decides which label rules apply (TD3012 is cross-entropy's).
+    /// </summary>
+    public string? Loss { get; init; }
 }
 
 /// <summary>A named split of a data set (train, validation, test).</summary>
@@ -113,14 +118,15 @@ public static class DatasetChecker
         bool showSplit = splits.Count > 1;
         var findings = new List<Finding>();
         var detectors = options.Detectors ?? DataDetectorSet.All;
-        foreach (var s in scans)
-            findings.AddRange(DataDetectorSet.Run(new DataSetObservations
-            {
-                Split = s.Report.Name, Primary = ReferenceEquals(s, scans[0]), ShowSplit = showSplit, Model = model,
-                Failures = s.Report.Failures, Fields = s.Report.Fields, Labels = s.Report.Labels, Duplicates = s.Report.Duplicates,
-            }, options.Thresholds, detectors));
-        // Leakage is reported after every split's own findings, as before.
+        var observed = scans.Select(s => new DataSetObservations
+        {
+            Split = s.Report.Name, Primary = ReferenceEquals(s, scans[0]), ShowSplit = showSplit, Model = model, Loss = options.Loss,
+            Failures = s.Report.Failures, Fields = s.Report.Fields, Labels = s.Report.Labels, Duplicates = s.Report.Duplicates,
+        }).ToList();
+        foreach (var data in observed) findings.AddRange(DataDetectorSet.Run(data, options.Thresholds, detectors));
+        // Leakage is reported after every split's own findings, then the splits' agreement with the training split.
         foreach (var l in leakage) findings.AddRange(DataDetectorSet.Run(new DataSetObservations { Leakage = [l] }, options.Thresholds, detectors));
+        for (int i = 1; i < observed.Count; i++) findings.AddRange(DataInputDetectors.SplitAgreement(observed[0], observed[i]));
         return new DataCheckReport
         {
             Splits = scans.Select(s => s.Report).ToList(),
@@ -262,7 +268,7 @@ public static class DatasetChecker
                     if (key == labelField)
                     {
                         var v = acc.LastScalar;
-                        if (v is { } x && double.IsFinite(x) && x == Math.Floor(x)) label = (long)x;
+                        if (v is { } x && double.IsFinite(x) && x == Math.Floor(x) && Math.Abs(x) <= 9007199254740992.0) label = (long)x;
                         labels.Add(index, v, dtype);
                         continue;
                     }
@@ -329,9 +335,19 @@ public static class DatasetChecker
         private long _samples, _runs;
         private long? _prev;
 
+        private long _huge;
+        private readonly List<(long, double)> _hugeExamples = [];
+
         public void Add(long index, double? value, ScalarType dtype)
         {
             if (value is not { } v || !double.IsFinite(v) || v != Math.Floor(v)) { _integer = false; return; }
+            if (Math.Abs(v) > 9007199254740992.0)
+            {
+                // 1e30 or 2^62 as a float: a cast to long would saturate or lose digits; keep it out of the histogram.
+                _huge++;
+                if (_hugeExamples.Count < 10) _hugeExamples.Add((index, v));
+                return;
+            }
             long k = (long)v;
             _samples++;
             _hist[k] = _hist.GetValueOrDefault(k) + 1;
@@ -348,6 +364,8 @@ public static class DatasetChecker
             FirstIndices = _first.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value),
             Classes = model.Classes, ClassesSource = model.ClassesSource,
             MeanRunLength = _runs == 0 ? 0 : (double)_samples / _runs,
+            HugeLabels = _huge,
+            HugeExamples = _hugeExamples,
         };
     }
 

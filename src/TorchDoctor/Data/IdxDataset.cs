@@ -94,7 +94,10 @@ public sealed class IdxDataset : utils.data.Dataset
         if (index < 0 || index >= Count) throw new ArgumentOutOfRangeException(nameof(index), $"index {index} is outside [0, {Count})");
         return new Dictionary<string, Tensor>
         {
-            ["data"] = tensor(PixelsAt(index), SampleShape),
+            // --raw shows what the file holds: uint8 pixels stay uint8 (scaled pixels are float32 as ToTensor makes them).
+            ["data"] = !Scale && Images.ElementType == IdxElementType.UInt8
+                ? tensor(Images.Data.AsSpan((int)(index * Images.ItemElements), (int)Images.ItemElements).ToArray(), SampleShape)
+                : tensor(PixelsAt(index), SampleShape),
             ["label"] = tensor(_labels[index], ScalarType.Int64),
         };
     }

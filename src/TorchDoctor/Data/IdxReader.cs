@@ -60,8 +60,7 @@ public static class IdxReader
     /// <summary>Reads <paramref name="path"/> (gzip is detected from its first bytes, not its name).</summary>
     public static IdxArray Read(string path)
     {
-        if (Directory.Exists(path)) throw new DataFileException(path, "is a folder; expected an IDX file (e.g. train-images-idx3-ubyte.gz)");
-        if (!File.Exists(path)) throw new DataFileException(path, "no such file");
+        if (IO.InputFile.Problem(path, "an IDX file (e.g. train-images-idx3-ubyte.gz)", allowEmpty: true) is { } problem) throw new DataFileException(path, problem);
         byte[] bytes;
         try
         {
@@ -122,7 +121,15 @@ public static class IdxReader
             using var z = new GZipStream(input, CompressionMode.Decompress);
             using var output = new MemoryStream(gz.Length * 4);
             z.CopyTo(output);
-            return output.ToArray();
+            var data = output.ToArray();
+            // GZipStream stops silently at a missing trailer: check the CRC-32 and length the trailer stores.
+            if (gz.Length < 18)
+                throw new DataFileException(path, "the gzip stream is truncated (shorter than a gzip header and trailer); expected a complete .gz of an IDX file");
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(gz.AsSpan(gz.Length - 8));
+            uint isize = BinaryPrimitives.ReadUInt32LittleEndian(gz.AsSpan(gz.Length - 4));
+            if (isize != (uint)data.Length || crc != IO.Crc32.Compute(data))
+                throw new DataFileException(path, $"the gzip stream is truncated or corrupt: its trailer (CRC-32 {crc:X8}, length {isize:N0}) does not match the {data.Length:N0} bytes it decompresses to; expected a complete .gz of an IDX file (download or copy it again)");
+            return data;
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
         {

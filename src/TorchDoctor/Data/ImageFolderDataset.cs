@@ -19,7 +19,7 @@ public sealed class ImageFolderDataset : utils.data.Dataset
     /// <summary>Indexes <paramref name="root"/>: class names are the sub-folder names in ordinal order.</summary>
     public ImageFolderDataset(string root, bool scale = true)
     {
-        if (!Directory.Exists(root)) throw new DataFileException(root, "no such folder; expected a folder with one sub-folder of images per class");
+        if (IO.InputFile.FolderProblem(root, "a folder with one sub-folder of images per class") is { } problem) throw new DataFileException(root, problem);
         Root = root;
         Scale = scale;
         Classes = Directory.GetDirectories(root).Select(System.IO.Path.GetFileName).Select(n => n!).Order(StringComparer.Ordinal).ToList();
@@ -44,11 +44,32 @@ public sealed class ImageFolderDataset : utils.data.Dataset
     /// <inheritdoc />
     public override long Count => Files.Count;
 
+    /// <summary>Default <see cref="MaxPixels"/>: 50 megapixels (an 8K frame is 33 MP); decoding one costs up to 200 MB as RGBA.</summary>
+    public const long DefaultMaxPixels = 50_000_000;
+
+    /// <summary>
+    /// Images with more pixels than this (width × height, read from the file's header before decoding) are refused
+    /// as a failed sample, so one 1 MB PNG of 20000×20000 cannot take gigabytes. Default <see cref="DefaultMaxPixels"/>.
+    /// </summary>
+    public long MaxPixels { get; init; } = DefaultMaxPixels;
+
     /// <inheritdoc />
     public override Dictionary<string, Tensor> GetTensor(long index)
     {
         var (path, label) = Files[(int)index];
-        var bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFileException(path, "cannot be read: " + e.Message, e);
+        }
+        if (bytes.Length == 0) throw new DataFileException(path, "is empty (0 bytes); expected PNG, JPEG, BMP, GIF or WebP data");
+        using (var codec = SkiaSharp.SKCodec.Create(new SkiaSharp.SKMemoryStream(bytes)))
+        {
+            if (codec is not null && (long)codec.Info.Width * codec.Info.Height > MaxPixels)
+                throw new DataFileException(path, $"is {codec.Info.Width:N0}×{codec.Info.Height:N0} = {(long)codec.Info.Width * codec.Info.Height:N0} pixels, beyond the limit of {MaxPixels:N0} " +
+                    "(decoding it would take gigabytes); resize it, or raise the limit with --max-image-pixels");
+        }
         Tensor img;
         try
         {

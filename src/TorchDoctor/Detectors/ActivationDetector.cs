@@ -11,6 +11,18 @@ namespace TorchDoctor.Detectors;
 /// </summary>
 public sealed class ActivationDetector : ITrainingDetector
 {
+    /// <summary>
+    /// True when <paramref name="module"/> produced the model's output at this step: every module that finished after it is one
+    /// of its ancestors (containers finish after their children), so nothing computed on its output inside the model.
+    /// </summary>
+    public static bool IsModelOutput(IReadOnlyList<ActivationObservation> step, string module)
+    {
+        var self = step.Where(a => a.Module == module).MaxBy(a => a.ExitOrder);
+        if (self is null) return false;
+        return step.Where(a => a.ExitOrder > self.ExitOrder)
+                   .All(a => a.Module == ModuleNames.Root || module.StartsWith(a.Module + ".", StringComparison.Ordinal));
+    }
+
     /// <inheritdoc />
     public ObservationKinds Needs => ObservationKinds.Activations;
 
@@ -40,7 +52,9 @@ public sealed class ActivationDetector : ITrainingDetector
                         ["steps"] = string.Join(", ", recent.Select(a => a.Step)),
                     }, step.Step);
             }
-            if (last.SaturatedFraction is not null && recent.All(a => a.SaturatedFraction > t.SaturationFraction))
+            // The model's output activation (a sigmoid/tanh producing the prediction itself) is meant to saturate once the model
+            // is confident, and its loss (binary_cross_entropy) cancels the flat slope: not a finding.
+            if (last.SaturatedFraction is not null && recent.All(a => a.SaturatedFraction > t.SaturationFraction) && !IsModelOutput(step.Activations, module))
             {
                 var frac = recent.Average(a => a.SaturatedFraction ?? 0);
                 yield return Finding.Create(TrainingCodes.SaturatedActivation, module,

@@ -31,9 +31,24 @@ public static class DataDetectors
     private static string Balance(double ratio, DataThresholds th) => double.IsInfinity(ratio) ? "classes missing"
         : ratio <= th.BalancedRatio ? "balanced" : ratio <= th.ImbalanceRatio ? "mildly imbalanced" : ratio <= th.SevereRatio ? "imbalanced" : "severely imbalanced";
 
-    /// <summary>The TorchVision Normalize call for these per-channel means and stds (values after scaling to [0, 1]).</summary>
+    /// <summary>
+    /// The TorchVision Normalize call for these per-channel means and stds (values after scaling to [0, 1]); never a call
+    /// that breaks: when a channel is constant (std 0, Normalize would divide by zero) or a statistic is not finite
+    /// (a sample that failed to decode, NaN pixels), it says so instead.
+    /// </summary>
     public static string NormalizeCall(IReadOnlyList<double> mean, IReadOnlyList<double> std)
-        => $"torchvision.transforms.Normalize(new double[] {{ {Join(mean)} }}, new double[] {{ {Join(std)} }})";
+    {
+        var bad = Enumerable.Range(0, Math.Min(mean.Count, std.Count)).Where(c => !double.IsFinite(mean[c]) || !double.IsFinite(std[c])).ToList();
+        if (bad.Count > 0)
+            return $"no Normalize values yet: channel(s) {string.Join(", ", bad)} have a non-finite mean or std (NaN/Inf pixels or a sample that failed to decode); fix those samples first, then run the check again";
+        var constant = Enumerable.Range(0, Math.Min(mean.Count, std.Count)).Where(c => !(std[c] > 1e-12)).ToList();
+        if (constant.Count > 0)
+            return $"no Normalize for constant channel(s) {string.Join(", ", constant.Select(c => $"{c} (always {F4(mean[c])})"))}: a std of 0 would divide by zero; " +
+                "drop or fix the constant channel (a blank decode or a wrong colour conversion?)" + (constant.Count < mean.Count
+                    ? $", and normalise the others with mean {Join(Enumerable.Range(0, mean.Count).Where(c => !constant.Contains(c)).Select(c => mean[c]))}, std {Join(Enumerable.Range(0, std.Count).Where(c => !constant.Contains(c)).Select(c => std[c]))}"
+                    : "");
+        return $"torchvision.transforms.Normalize(new double[] {{ {Join(mean)} }}, new double[] {{ {Join(std)} }})";
+    }
 
     private static string Join(IEnumerable<double> v) => string.Join(", ", v.Select(x => F4(x)));
     private static string F4(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
@@ -122,6 +137,22 @@ public static class DataDetectors
                 $"'{f.Name}' has shape {ShapeText(f.Shape)}: the last dimension ({f.Shape[^1]}) looks like colour channels, so the images are channels-last (H, W, C).",
                 "Permute to channels-first in GetTensor: `img.permute(2, 0, 1)` (torchvision.io.read_image already returns C, H, W).",
                 Ev(("shape", ShapeText(f.Shape)), ("layout", "HWC")));
+        if (model?.Channels is { } want2)
+        {
+            // Images of another channel count among the others (grey PNGs in an RGB folder): a channel mismatch, not just a shape.
+            static long[] Dims(string v) => v.Trim('[', ']', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d : -1).ToArray();
+            var odd = f.OtherShapes.Where(g => Dims(g.Value) is { Length: 3 } sh && sh[0] != want2 && sh[0] is > 0 and <= 4 && f.Shape.Length == 3 && f.Shape[0] == want2).ToList();
+            if (odd.Count > 0)
+            {
+                long n = odd.Sum(g => g.Count);
+                var idx = odd.SelectMany(g => g.Indices).Order().Take(10).ToList();
+                yield return Finding.Create(DataCodes.ChannelMismatch, where,
+                    $"{N(n)} image(s) of '{f.Name}' have {string.Join(" or ", odd.Select(g => Dims(g.Value)[0]).Distinct())} channel(s) (first: {Indices(idx, n)}) while the model's first convolution takes {want2} ({model.ChannelsSource}) like the other images.",
+                    want2 == 3 ? "Decode every image as RGB (torchvision.io.read_image(path, ImageReadMode.RGB)) so grey and RGBA files get 3 channels." : $"Convert those images to {want2} channel(s) when decoding.",
+                    Ev(("images", N(n)), ("indices", Indices(idx, n)), ("modelChannels", want2.ToString(CultureInfo.InvariantCulture))));
+            }
+        }
         if (model?.Channels is { } want && f.Channels is { } have && want != have)
             yield return Finding.Create(DataCodes.ChannelMismatch, where,
                 $"'{f.Name}' has {have} channel(s) but the model's first convolution takes {want} ({model.ChannelsSource}).",
@@ -142,6 +173,19 @@ public static class DataDetectors
                 $"Return `tensor(label, ScalarType.Int64)` from GetTensor (or `label.to(ScalarType.Int64)`).",
                 Ev(("dtype", l.DType)));
         int? classes = l.Classes;
+        if (l.HugeLabels > 0 || (classes is null && InferredClasses(l) is null && l.Histogram.Count > 0))
+        {
+            long top = l.Histogram.Count == 0 ? 0 : l.Histogram.Keys.Max();
+            var examples = l.HugeExamples.Select(e => $"{e.Value.ToString("G6", CultureInfo.InvariantCulture)} at sample {e.Index}")
+                .Concat(l.Histogram.Keys.OrderDescending().Take(3).Select(k => $"{k.ToString(CultureInfo.InvariantCulture)} at sample {l.FirstIndices[k][0]}")).Take(5);
+            yield return Finding.Create(DataCodes.LabelNotClassIndex, where,
+                $"Labels '{l.Field}' are not class indices: {(l.HugeLabels > 0 ? $"{N(l.HugeLabels)} exceed 2^53 (beyond exact whole numbers); " : "")}" +
+                $"the largest is {string.Join(", ", examples)}, with {N(l.Histogram.Count)} distinct value(s) in all. As class indices they would ask for a {(l.HugeLabels > 0 ? "astronomical" : N(top + 1))}-way output, nearly every class empty.",
+                "Map the labels to 0..K-1 (e.g. a dictionary from each distinct value to its rank), or fix the corrupt values; pass --classes K to check them against a model's K outputs.",
+                Ev(("distinct", N(l.Histogram.Count)), ("largest", l.HugeLabels > 0 ? l.HugeExamples[0].Value.ToString("G6", CultureInfo.InvariantCulture) : top.ToString(CultureInfo.InvariantCulture)),
+                   ("huge", N(l.HugeLabels))));
+            if (classes is null) yield break;
+        }
         var bad = l.Histogram.Where(kv => kv.Key < 0 || (classes is { } c && kv.Key >= c)).OrderBy(kv => kv.Key).ToList();
         if (bad.Count > 0)
         {
@@ -157,8 +201,8 @@ public static class DataDetectors
                 Ev(("values", string.Join(", ", bad.Select(kv => kv.Key))), ("count", Cn(count)), ("indices", Indices(idx, count)),
                    ("classes", classes?.ToString(CultureInfo.InvariantCulture) ?? "unknown")));
         }
-        int k = classes ?? (l.Histogram.Count == 0 ? 0 : (int)Math.Min(int.MaxValue, l.Histogram.Keys.Max() + 1));
-        if (k >= 2 && l.Samples >= (long)k * th.MinSamplesPerClassForBalance)
+        int k = classes ?? InferredClasses(l) ?? 0;
+        if (k >= 2 && k <= MaxInferredClasses && l.Samples >= (long)k * th.MinSamplesPerClassForBalance)
         {
             var counts = Enumerable.Range(0, k).Select(c => l.Histogram.GetValueOrDefault(c)).ToList();
             long max = counts.Max(), min = counts.Min();
@@ -179,6 +223,37 @@ public static class DataDetectors
                        ("verdict", BalanceVerdict(ratio, th))));
             }
         }
+    }
+
+    /// <summary>
+    /// At most this many classes are inferred from the largest label (or listed per class): ImageNet-21k has 21,841, so
+    /// 100,000 leaves room while keeping every per-class loop bounded by the data, never by a label's value.
+    /// </summary>
+    public const int MaxInferredClasses = 100_000;
+
+    /// <summary>
+    /// The number of classes implied by the largest label (largest + 1), or null when that would be absurd: above
+    /// <see cref="MaxInferredClasses"/>, or more than 1,000 and more than 100 times the number of distinct labels
+    /// (IDs or corrupt values, not class indices).
+    /// </summary>
+    public static int? InferredClasses(LabelObservation l)
+    {
+        if (l.Histogram.Count == 0) return 0;
+        long top = l.Histogram.Keys.Max();
+        if (top < 0) return 0;
+        if (top + 1 > MaxInferredClasses) return null;
+        if (top + 1 > 1000 && top + 1 > 100L * l.Histogram.Count) return null;
+        return (int)(top + 1);
+    }
+
+    /// <summary>(smallest, largest) count over classes 0..k-1, from the histogram alone (cost: distinct labels, not k).</summary>
+    public static (long Min, long Max) ClassCountRange(LabelObservation l, int k)
+    {
+        long present = 0, min = long.MaxValue, max = 0;
+        foreach (var (c, n) in l.Histogram)
+            if (c >= 0 && c < k) { present++; min = Math.Min(min, n); max = Math.Max(max, n); }
+        if (present < k) min = 0;
+        return (k == 0 ? 0 : min, max);
     }
 
     /// <summary>Rule on exact duplicates within one split.</summary>

@@ -33,6 +33,12 @@ public sealed record DetectorThresholds
     public double UpdateRatioLow { get; init; } = 1e-5;
     /// <summary>Conditions on gradients, activations and updates must hold at this many consecutive sampled steps.</summary>
     public int Persistence { get; init; } = 3;
+    /// <summary>Update ratio low claims the layer "barely learns": only when the loss agrees, i.e. over the loss window it fell by
+    /// less than this fraction (later half against earlier half)…</summary>
+    public double StalledLossDrop { get; init; } = 0.05;
+    /// <summary>…and it is still above this fraction of the initial loss (a converged run has tiny gradients and tiny updates
+    /// because it has learned, and raising the learning rate would be wrong).</summary>
+    public double StalledLossFraction { get; init; } = 0.5;
     /// <summary>Update-ratio rules ignore the first steps, while the optimizer's moments settle (Adam's first steps move every weight by ~lr).</summary>
     public int UpdateRatioWarmupSteps { get; init; } = 100;
 }

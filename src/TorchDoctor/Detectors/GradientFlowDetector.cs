@@ -38,21 +38,31 @@ public sealed class GradientFlowDetector : ITrainingDetector
                 if (recent.All(p => IsVanishing(p, t)))
                     findings.Add(Vanishing(step.Step, now, t));
                 else if (recent.All(p => Ratio(p) > t.ExplodingRatio))
-                    findings.Add(Exploding(step.Step, now, history, $"the first layer's gradient is {F(Ratio(now))}× the last layer's (above {F(t.ExplodingRatio)}) at {t.Persistence} sampled steps in a row"));
+                    findings.Add(Exploding(step.Step, now, history, now[0].Module, $"the first layer's gradient is {F(Ratio(now))}× the last layer's (above {F(t.ExplodingRatio)}) at {t.Persistence} sampled steps in a row"));
             }
-            if (findings.Count == 0 && step.GlobalGradNorm is { } g && double.IsFinite(g) && history.GlobalGradNorms.Count >= 5)
+            if (findings.Count == 0 && step.GlobalGradNorm is { } g && double.IsFinite(g))
             {
-                var med = Median(history.GlobalGradNorms.Items().Take(history.GlobalGradNorms.Count - 1).Select(x => x.Norm));
-                if (med > 0 && g > t.GradNormGrowth * med)
-                    findings.Add(Exploding(step.Step, Profile(step.Parameters), history, $"the global gradient norm jumped to {F(g)}, {F(g / med)}× its recent median {F(med)}"));
-                else if (med > 0 && g >= t.ExplodingGradNorm)
-                    findings.Add(Exploding(step.Step, Profile(step.Parameters), history, $"the global gradient norm is {F(g)} (≥ {F(t.ExplodingGradNorm)})"));
+                // A jump is an explosion only when it lasts: the last Persistence sampled norms all above GradNormGrowth × the
+                // median of the norms before them. One large batch gradient (common at tiny norms once a model is confident)
+                // is not an explosion.
+                var norms = history.GlobalGradNorms.Items().Select(x => x.Norm).ToList();
+                int k = t.Persistence;
+                if (norms.Count >= 5 + k - 1)
+                {
+                    var recentNorms = norms.Skip(norms.Count - k).ToList();
+                    var med = Median(norms.Take(norms.Count - k));
+                    if (med > 0 && recentNorms.All(n => double.IsFinite(n) && n > t.GradNormGrowth * med))
+                        findings.Add(Exploding(step.Step, Profile(step.Parameters), history, ModuleNames.Root,
+                            $"the global gradient norm stayed above {F(t.GradNormGrowth)}× its earlier median {F(med)} for {k} sampled steps ({string.Join(", ", recentNorms.Select(F))}; now {F(g / med)}×)"));
+                }
+                if (findings.Count == 0 && norms.Count >= 5 && g >= t.ExplodingGradNorm)
+                    findings.Add(Exploding(step.Step, Profile(step.Parameters), history, ModuleNames.Root, $"the global gradient norm is {F(g)} (≥ {F(t.ExplodingGradNorm)})"));
             }
         }
         if (step.Loss is { } loss && double.IsFinite(loss) && loss >= t.ExplodingLoss && findings.Count == 0)
         {
             var profile = Profile(step.Parameters.Count > 0 ? step.Parameters : history.GradientProfiles.Count > 0 ? history.GradientProfiles.Last : []);
-            findings.Add(Exploding(step.Step, profile, history, $"the loss reached {F(loss)} (≥ {F(t.ExplodingLoss)})"));
+            findings.Add(Exploding(step.Step, profile, history, ModuleNames.Root, $"the loss reached {F(loss)} (≥ {F(t.ExplodingLoss)})"));
         }
         return findings;
     }
@@ -88,7 +98,9 @@ public sealed class GradientFlowDetector : ITrainingDetector
             evidence, step);
     }
 
-    private static Finding Exploding(long step, List<(string Module, double Norm, double MeanAbs)> p, TrainingHistory history, string why)
+    /// <summary>An exploding-gradients finding at <paramref name="module"/>: where the rule measured (the first layer for the layer-ratio
+    /// rule; the model, <see cref="ModuleNames.Root"/>, for the loss and global-norm rules). The largest layer gradient is evidence.</summary>
+    private static Finding Exploding(long step, List<(string Module, double Norm, double MeanAbs)> p, TrainingHistory history, string module, string why)
     {
         var healthy = history.GlobalGradNorms.Items().Select(x => x.Norm).Where(double.IsFinite).ToList();
         var med = Median(healthy);
@@ -104,7 +116,7 @@ public sealed class GradientFlowDetector : ITrainingDetector
         }
         if (healthy.Count > 0)
             evidence["global norm: median / max over window"] = $"{F(med)} / {F(healthy.Max())}";
-        return Finding.Create(TrainingCodes.ExplodingGradients, p.Count > 0 ? worst.Module : null,
+        return Finding.Create(TrainingCodes.ExplodingGradients, module,
             $"Gradients are exploding: {why}.",
             $"Clip the gradient norm before optimizer.step(): `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm: {F(maxNorm)})` " +
             "(near the smallest norm measured in the window; GradientClipper reports how often it clips and the norm distribution); lower the learning rate (e.g. ÷10); " +

@@ -31,12 +31,14 @@ public static class DataDetectorSet
             => data.Fields.SelectMany(f => DataDetectors.Field(f, data.Model, data.ShowSplit, data.Primary, thresholds));
     }
 
-    /// <summary>Labels: dtype, range, class balance (TD3012–TD3014).</summary>
+    /// <summary>Labels: dtype, range, class balance (TD3012–TD3014); against a bce/mse loss, the loss's own label rules (TD3027).</summary>
     public sealed class Labels : IDataDetector
     {
         /// <inheritdoc />
         public IEnumerable<Finding> Detect(DataSetObservations data, DataThresholds thresholds)
-            => data.Labels is { } l ? DataDetectors.Labels(l, data.ShowSplit, thresholds) : [];
+            => data.Labels is not { } l ? []
+             : data.Loss is "bce" or "mse" ? DataInputDetectors.LabelsForLoss(l, data.Loss)
+             : DataDetectors.Labels(l, data.ShowSplit, thresholds);
     }
 
     /// <summary>Duplicate samples (TD3015).</summary>

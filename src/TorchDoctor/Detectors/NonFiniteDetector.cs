@@ -55,6 +55,7 @@ public sealed class NonFiniteDetector : ITrainingDetector
                         : "Bound the values: lower the learning rate, clip gradients, use numerically stable forms (`logsumexp`, `log_softmax`, `BCEWithLogits`), or compute in float32 instead of float16.",
                 new Evidence
                 {
+                    ["likely operation"] = op,
                     ["NaN / +Inf / -Inf"] = $"{origin.NaN} / {origin.PosInf} / {origin.NegInf} of {origin.Elements:N0}",
                     ["input range (finite)"] = origin.InputMin is null ? "?" : $"[{F(origin.InputMin.Value)}, {F(origin.InputMax!.Value)}]",
                     ["input zeros"] = origin.InputZeros is { } zeros ? EvidenceValue.Count(zeros) : "?",

@@ -12,6 +12,22 @@ namespace TorchDoctor.Detectors;
 /// </summary>
 public sealed class ParameterDetector : ITrainingDetector
 {
+    /// <summary>
+    /// (relative drop, fraction of the initial loss) when the loss has stalled: over the loss window the later half's mean is
+    /// less than <see cref="DetectorThresholds.StalledLossDrop"/> below the earlier half's, and it is still above
+    /// <see cref="DetectorThresholds.StalledLossFraction"/> of the initial loss; null when it is learning or unknown.
+    /// </summary>
+    public static (double Drop, double Fraction)? LossStalled(TrainingHistory history, DetectorThresholds t)
+    {
+        var losses = history.Losses.Items().Select(x => x.Loss).Where(double.IsFinite).ToList();
+        if (losses.Count < 20 || history.InitialLoss is not { } initial || initial <= 0) return null;
+        int half = losses.Count / 2;
+        double early = losses.Take(half).Average(), late = losses.Skip(half).Average();
+        double drop = early > 0 ? (early - late) / early : 0;
+        double fraction = late / initial;
+        return drop < t.StalledLossDrop && fraction > t.StalledLossFraction ? (drop, fraction) : null;
+    }
+
     /// <inheritdoc />
     public ObservationKinds Needs => ObservationKinds.Parameters | ObservationKinds.Updates;
 
@@ -24,6 +40,8 @@ public sealed class ParameterDetector : ITrainingDetector
         var profile = GradientFlowDetector.Profile(step.Parameters);
         double lastNorm = profile.Count > 0 ? profile[^1].Norm : 0;
         bool Vanishing(string module) => lastNorm > 0 && profile.Any(l => l.Module == module && l.Norm / lastNorm < 100 * t.VanishingRatio);
+        var low = new List<(string Name, string Module, double Median, UpdateObservation Last)>();
+        var weights = step.Updates.Where(u => u.Rank >= 2 && u.RequiresGrad && u.HasGradient).Select(u => u.Name).ToHashSet();
         foreach (var name in step.Updates.Select(u => u.Name))
         {
             var w = history.Updates(name);
@@ -37,26 +55,46 @@ public sealed class ParameterDetector : ITrainingDetector
                     $"{name} receives gradients but did not change at {recent.Count} sampled steps in a row.",
                     "Make sure the optimizer holds it: build it from `model.parameters()` after the model is complete (layers added later are missing), " +
                     "check its learning rate is not 0, or set `requires_grad = false` if it is meant to be frozen.",
-                    new Evidence { ["‖Δw‖"] = "0", ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["steps"] = string.Join(", ", recent.Select(u => u.Step)) }, step.Step);
+                    new Evidence { ["parameter"] = name, ["‖Δw‖"] = EvidenceValue.Compact(0), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["steps"] = string.Join(", ", recent.Select(u => u.Step)) }, step.Step);
                 continue;
             }
-            if (last.Rank < 2 || recent.Any(u => !u.HasGradient) || step.Step < t.UpdateRatioWarmupSteps) continue;
-            recent = recent.Where(u => u.Step >= t.UpdateRatioWarmupSteps).ToList();
-            if (recent.Count < t.Persistence) continue;
-            var all = w.Items().Where(u => u.HasGradient && u.Step >= t.UpdateRatioWarmupSteps).Select(u => u.Ratio).ToList();
-            var med = Median(all);
-            // The message prints the evidence's numbers: the one the rule tested (the median) and the threshold.
-            var medV = EvidenceValue.Compact(med, EvidenceUnit.Ratio);
+            if (last.Rank < 2 || recent.Any(u => !u.HasGradient) || recent.Any(u => u.Step < t.UpdateRatioWarmupSteps)) continue;
+            // The number printed is the number tested: the median of the sampled steps the rule looked at.
+            var med = Median(recent.Select(u => u.Ratio));
+            var steps = string.Join(", ", recent.Select(u => u.Step));
             if (recent.All(u => u.Ratio > t.UpdateRatioHigh))
                 yield return Finding.Create(TrainingCodes.UpdateRatioHigh, last.Module,
-                    $"{name} changes by {medV} of its norm per step (median over {all.Count} sampled steps), above {F(t.UpdateRatioHigh)}: the learning rate is too high for this layer.",
+                    $"{name} changes by {F(med)} of its norm per step (median of sampled steps {steps}), above {F(t.UpdateRatioHigh)}: the learning rate is too high for this layer.",
                     $"Lower the learning rate (a ratio near 1e-3 is healthy: try lr × {F(1e-3 / med)}), or give this layer its own param group with a smaller lr; add warmup.",
-                    new Evidence { ["median ‖Δw‖/‖w‖"] = medV, ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm) }, step.Step);
+                    new Evidence { ["median ‖Δw‖/‖w‖"] = EvidenceValue.Compact(med, EvidenceUnit.Ratio), ["threshold"] = EvidenceValue.Compact(t.UpdateRatioHigh, EvidenceUnit.Ratio), ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["steps"] = steps }, step.Step);
             else if (recent.All(u => u.Ratio > 0 && u.Ratio < t.UpdateRatioLow) && !Vanishing(last.Module))
-                yield return Finding.Create(TrainingCodes.UpdateRatioLow, last.Module,
-                    $"{name} changes by only {medV} of its norm per step (median over {all.Count} sampled steps), below {F(t.UpdateRatioLow)}: it barely learns.",
-                    $"Raise the learning rate (a ratio near 1e-3 is healthy: try lr × {F(Math.Min(1e3, 1e-3 / med))}), or check for vanishing gradients and weight decay that cancels the updates.",
-                    new Evidence { ["median ‖Δw‖/‖w‖"] = medV, ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm) }, step.Step);
+                low.Add((name, last.Module, med, last));
+        }
+        if (low.Count > 0 && LossStalled(history, t) is { } stall)
+        {
+            var (drop, fraction) = stall;
+            var lossEvidence = $"fell {drop:P1} over the last {history.Losses.Count} steps; at {fraction:P0} of its initial value";
+            if (weights.Count >= 2 && weights.All(n => low.Any(l => l.Name == n)))
+            {
+                // Every weight of the model moves too little: one cause (the learning rate), one finding, at the root.
+                var top = low.MaxBy(l => l.Median);
+                yield return Finding.Create(TrainingCodes.UpdateRatioLow, ModuleNames.Root,
+                    $"Every weight of the model changes by at most {F(top.Median)} of its norm per step (median over the last {t.Persistence} sampled steps; largest at {top.Name}), " +
+                    $"below {F(t.UpdateRatioLow)}, and the loss barely moves ({lossEvidence}): the learning rate is too low.",
+                    $"Raise the learning rate (a ratio near 1e-3 is healthy: try lr × {F(Math.Min(1e3, 1e-3 / top.Median))}).",
+                    new Dictionary<string, string>
+                    {
+                        ["largest median ‖Δw‖/‖w‖"] = $"{F(top.Median)} at {top.Name}", ["threshold"] = EvidenceValue.Compact(t.UpdateRatioLow, EvidenceUnit.Ratio),
+                        ["layers"] = string.Join(", ", low.Select(l => $"{l.Name} {F(l.Median)}")), ["loss"] = lossEvidence,
+                    }, step.Step);
+            }
+            else
+                foreach (var (name, module, med, last) in low)
+                    yield return Finding.Create(TrainingCodes.UpdateRatioLow, module,
+                        $"{name} changes by only {F(med)} of its norm per step (median over the last {t.Persistence} sampled steps), below {F(t.UpdateRatioLow)}, " +
+                        $"and the loss barely moves ({lossEvidence}): it barely learns.",
+                        $"Raise this layer's learning rate (its own param group; a ratio near 1e-3 is healthy: try lr × {F(Math.Min(1e3, 1e-3 / med))}), or check for weight decay that cancels its updates.",
+                        new Evidence { ["median ‖Δw‖/‖w‖"] = EvidenceValue.Compact(med, EvidenceUnit.Ratio), ["threshold"] = EvidenceValue.Compact(t.UpdateRatioLow, EvidenceUnit.Ratio), ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["loss"] = lossEvidence }, step.Step);
         }
 
         foreach (var name in step.Parameters.Where(p => p.RequiresGrad && !p.HasGradient).Select(p => p.Name))

@@ -89,4 +89,28 @@ public static class DataCodes
     /// <summary>The loader is the bottleneck of the training step.</summary>
     public static readonly FindingCode LoaderBottleneck = new("TD3021", "loader-bottleneck", Severity.Warning,
         "Training spends a large part of each step waiting for the data loader.", RemedyKind.ChangeLoader);
+
+    /// <summary>Labels too large (or too sparse) to be class indices.</summary>
+    public static readonly FindingCode LabelNotClassIndex = new("TD3022", "label-not-class-index", Severity.Error,
+        "Whole-number labels so large or so sparse that they cannot be class indices 0..K-1 (IDs, codes or corrupt values).", RemedyKind.FixLabels);
+
+    /// <summary>Numeric feature columns on very different scales.</summary>
+    public static readonly FindingCode FeatureScale = new("TD3023", "feature-scale", Severity.Warning,
+        "Numeric features span very different ranges: the large ones dominate the gradients until they are standardised.", RemedyKind.NormalizeInputs);
+
+    /// <summary>A CSV column of text, left out of the features.</summary>
+    public static readonly FindingCode CategoricalColumn = new("TD3024", "categorical-column", Severity.Warning,
+        "A CSV column holds text (categories); it is not a number the model can take and was left out of the features.", RemedyKind.FixDataPipeline);
+
+    /// <summary>Splits that disagree in field shapes, dtypes or label ranges.</summary>
+    public static readonly FindingCode SplitMismatch = new("TD3025", "split-mismatch", Severity.Error,
+        "A validation/test split differs from the training split in a field's shape or dtype, or holds labels the training split never has.", RemedyKind.FixDataPipeline);
+
+    /// <summary>The model's outputs do not match the data's classes.</summary>
+    public static readonly FindingCode HeadClassMismatch = new("TD3026", "head-class-mismatch", Severity.Error,
+        "The model's last layer has another number of outputs than the data has classes.", RemedyKind.FixShape);
+
+    /// <summary>The label dtype does not fit the loss the model trains with.</summary>
+    public static readonly FindingCode LabelLossMismatch = new("TD3027", "label-loss-mismatch", Severity.Error,
+        "The labels' dtype or values do not fit the loss given with --loss (BCE wants float 0/1 targets, MSE float targets).", RemedyKind.FixLabels);
 }

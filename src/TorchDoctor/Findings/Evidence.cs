@@ -120,6 +120,16 @@ public sealed class Evidence : IReadOnlyDictionary<string, EvidenceValue>
     /// <summary>Adds a value (collection-initializer form).</summary>
     public void Add(string name, EvidenceValue value) => this[name] = value;
 
+    /// <summary>A copy with <paramref name="more"/>'s values appended, except names this evidence already has.</summary>
+    public Evidence WithMissing(Evidence more)
+    {
+        ArgumentNullException.ThrowIfNull(more);
+        var e = new Evidence();
+        foreach (var (k, v) in this) e.Add(k, v);
+        foreach (var (k, v) in more) if (!ContainsKey(k)) e.Add(k, v);
+        return e;
+    }
+
     /// <summary>Names in order.</summary>
     public IEnumerable<string> Keys => _items.Select(kv => kv.Key);
     /// <summary>Values in order.</summary>

@@ -65,4 +65,8 @@ public static class PortingCodes
     /// <summary>The first layer whose output diverges.</summary>
     public static readonly FindingCode FirstDivergentLayer = new("TD4015", "first-divergent-layer", Severity.Error,
         "The first layer, in execution order, whose output differs from PyTorch's intermediate output beyond the tolerance.", RemedyKind.FixPort);
+
+    /// <summary>Checkpoint tensors that hold NaN or Inf.</summary>
+    public static readonly FindingCode NonFiniteWeights = new("TD4016", "checkpoint-non-finite", Severity.Error,
+        "Tensors of the PyTorch checkpoint hold NaN or Inf: a model loaded from it cannot produce finite outputs.", RemedyKind.FixWeights);
 }

@@ -61,6 +61,18 @@ public enum RemedyKind
     FixPort,
     /// <summary>Map or fix the state_dict keys, shapes or dtypes.</summary>
     FixWeights,
+    /// <summary>Regularise (weight decay, dropout, augmentation, early stopping, more data).</summary>
+    AddRegularization,
+    /// <summary>Change the learning-rate schedule (warmup, decay, restarts).</summary>
+    AdjustSchedule,
+    /// <summary>Fix the initialisation (scale, output layer bias).</summary>
+    FixInitialization,
+    /// <summary>Give the loss what it expects (logits vs probabilities, target shape and dtype).</summary>
+    FixLossInputs,
+    /// <summary>Call <c>model.train()</c>/<c>model.eval()</c> at the right places.</summary>
+    SetTrainEvalMode,
+    /// <summary>Evaluate under <c>torch.no_grad()</c>.</summary>
+    DisableGradInEval,
 }
 
 /// <summary>Relations between remedies.</summary>

@@ -24,7 +24,13 @@ public static class ModelSummary
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.InputShapes is null) throw new ArgumentNullException(nameof(options), "SummaryOptions.InputShapes is null; give shapes (e.g. [[1, 3, 224, 224]]) or an empty list with InputTensors.");
+        if (options.InputDTypes is null) throw new ArgumentNullException(nameof(options), "SummaryOptions.InputDTypes is null; give an empty list for float32 inputs.");
+        if (options.InputShapes.Any(sh => sh is null)) throw new ArgumentNullException(nameof(options), "SummaryOptions.InputShapes holds a null shape.");
+        if (options.BatchDim is { } b && options.InputShapes.Any(sh => b < 0 || b > sh.Length))
+            throw new ArgumentOutOfRangeException(nameof(options), b, $"SummaryOptions.BatchDim {b} is not a place to insert a batch dimension in {string.Join(", ", options.InputShapes.Select(TensorInfo.FormatShape))}: it must be 0..{options.InputShapes.Min(sh => sh.Length)}.");
         TorchRuntime.EnsureLoaded();
+        if (options.InputTensors is not { Count: > 0 }) CheckMemory(model, options);
         var tree = ModuleTree.Build(model);
         var keys = new ParamKeys(tree);
         var wasTraining = model.training;
@@ -126,6 +132,86 @@ public static class ModelSummary
         };
     }
 
+    /// <summary>The shapes the random inputs will have (with <see cref="SummaryOptions.BatchDim"/> inserted).</summary>
+    private static List<long[]> FinalShapes(SummaryOptions options) => options.InputShapes.Select(sh =>
+    {
+        var l = sh.ToList();
+        if (options.BatchDim is { } bd) l.Insert(bd, 1);
+        return l.ToArray();
+    }).ToList();
+
+    /// <summary>Bytes of a tensor of <paramref name="shape"/> and <paramref name="dtype"/> (a double: sizes beyond 2^63 stay comparable).</summary>
+    internal static double BytesOf(long[] shape, ScalarType dtype)
+    {
+        double n = 1;
+        foreach (var d in shape) n *= d;
+        int size = dtype switch
+        {
+            ScalarType.Float64 or ScalarType.Int64 or ScalarType.ComplexFloat32 => 8,
+            ScalarType.Float32 or ScalarType.Int32 => 4,
+            ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+            ScalarType.ComplexFloat64 => 16,
+            _ => 1,
+        };
+        return n * size;
+    }
+
+    /// <summary>
+    /// Memory before work: refuses (with <see cref="IO.MemoryBudgetException"/>) inputs whose bytes, or whose estimated
+    /// forward+backward memory, exceed <see cref="SummaryOptions.MaxMemoryBytes"/> (default: the memory available now).
+    /// The estimate is inputs + parameters ×3 (weights, gradients, a copy) + the activations of the forward pass ×2
+    /// (kept for the backward, and their gradients); activations are measured by a no-grad pass at batch 1 and scaled
+    /// by the batch when the inputs are large (over 16 MiB), else they are small enough to run.
+    /// </summary>
+    private static void CheckMemory(Module model, SummaryOptions options)
+    {
+        var shapes = FinalShapes(options);
+        double input = 0;
+        for (int i = 0; i < shapes.Count; i++)
+        {
+            var dtype = i < options.InputDTypes.Count ? options.InputDTypes[i] : ScalarType.Float32;
+            input += BytesOf(shapes[i], dtype);
+        }
+        double parameters = model.parameters().Sum(p => (double)p.numel() * p.ElementSize);
+        string what = $"the summary's inputs {string.Join(", ", shapes.Select(TensorInfo.FormatShape))}";
+        IO.MemoryBudget.Require(input + parameters * 3, what, options.MaxMemoryBytes);
+        if (input < 16 << 20) return;
+        long batch = shapes[0].Length > 0 ? shapes[0][0] : 1;
+        if (batch <= 1 || shapes.Any(s => s.Length == 0 || s[0] != batch)) return;
+        // Activations of one sample, scaled by the batch.
+        var probe = new SummaryOptions
+        {
+            InputShapes = shapes.Select(s => { var c = (long[])s.Clone(); c[0] = 1; return c; }).ToList(),
+            InputDTypes = options.InputDTypes, Device = options.Device, Seed = options.Seed,
+        };
+        var tree = ModuleTree.Build(model);
+        var recorder = new CallRecorder(tree);
+        double perSample = 0;
+        var rng = torch.get_rng_state();
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var inputs = MakeInputs(model, probe);
+            using (ModuleHooks.Attach(tree.Nodes.Select(n => n.Module), recorder))
+                ModelInvoker.Call(model, inputs.Cast<object?>().ToList());
+            perSample = recorder.Calls.Where(c => c.Completed && c.Node.Children.Count == 0).Sum(c => (double)c.Outputs.Sum(o => o.Bytes));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not TorchRuntimeUnavailableException)
+        {
+            return; // the real pass will fail and be explained
+        }
+        finally
+        {
+            torch.set_rng_state(rng);
+            rng.Dispose();
+        }
+        IO.MemoryBudget.Require(input + parameters * 3 + perSample * batch * 2,
+            $"one forward+backward pass at {string.Join(", ", shapes.Select(TensorInfo.FormatShape))} ({InputFileBytes(perSample)} of activations per sample × {batch:N0})", options.MaxMemoryBytes);
+    }
+
+    private static string InputFileBytes(double b) => IO.InputFile.Bytes(b);
+
     private static List<Tensor> MakeInputs(Module model, SummaryOptions options)
     {
         if (options.InputTensors is { Count: > 0 } given)
@@ -141,6 +227,8 @@ public static class ModelSummary
             if (shape.Any(d => d < 0)) throw new ArgumentException($"Input {i + 1} has a negative dimension: {TensorInfo.FormatShape(shape)}.");
             if (options.BatchDim is { } bd) shape.Insert(bd, 1);
             var dtype = i < options.InputDTypes.Count ? options.InputDTypes[i] : ScalarType.Float32;
+            if (shape.Aggregate(1.0, (a, d) => a * d) > long.MaxValue / 16)
+                throw new IO.MemoryBudgetException($"input {i + 1} {TensorInfo.FormatShape(shape)} has more elements than a tensor can hold; give a smaller shape.");
             var t = torch.is_floating_point(dtype)
                 ? torch.rand(shape.ToArray(), dtype: dtype, device: device, generator: gen)
                 : torch.zeros(shape.ToArray(), dtype: dtype, device: device);

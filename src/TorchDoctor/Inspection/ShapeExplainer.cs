@@ -27,7 +27,9 @@ public static partial class ShapeExplainer
             .TakeLast(4)
             .Select(c => (c.Node.DisplayPath, c.Node.TypeName, c.Outputs.FirstOrDefault()?.Shape))
             .ToList();
-        var ctx = new Context(native, node, failing, previous);
+        var modelInput = recorder.Calls.FirstOrDefault(c => c.Node.Depth == 0)?.Inputs.FirstOrDefault()?.Shape
+            ?? recorder.Calls.FirstOrDefault()?.Inputs.FirstOrDefault()?.Shape;
+        var ctx = new Context(native, node, failing, previous) { ModelInput = modelInput };
         var (kind, rule, fix, caution) = Match(ctx);
         return new ForwardFailure
         {
@@ -52,6 +54,7 @@ public static partial class ShapeExplainer
         public string? Config(string name) => Node?.Configuration().FirstOrDefault(c => c.Name == name).Value;
         public long[]? Input => Call?.Inputs.FirstOrDefault()?.Shape;
         public string InputText => Input is null ? "?" : TensorInfo.FormatShape(Input);
+        public long[]? ModelInput { get; init; }
     }
 
     /// <summary>The first line of libtorch's message, without its C++ trace.</summary>
@@ -60,7 +63,16 @@ public static partial class ShapeExplainer
         var m = message;
         var cut = m.IndexOf("Exception raised from", StringComparison.Ordinal);
         if (cut >= 0) m = m[..cut];
-        var line = m.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? m;
+        var lines = m.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var line = lines.FirstOrDefault() ?? m;
+        // TorchScript puts its real error last, after "The following operation failed..." and a serialized traceback.
+        if (line.StartsWith("The following operation failed in the TorchScript interpreter", StringComparison.Ordinal))
+        {
+            var real = lines.LastOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^[\w.]*(Error|Exception)\b.*?: "));
+            if (real is not null)
+                return real.StartsWith("RuntimeError: ", StringComparison.Ordinal) ? real["RuntimeError: ".Length..].Trim()
+                    : "the script raised " + real.Trim();
+        }
         return line.Trim();
     }
 
@@ -76,6 +88,14 @@ public static partial class ShapeExplainer
             long r1 = L(m, 1), k1 = L(m, 2), k2 = L(m, 3), n2 = L(m, 4);
             var inF = c.Config("in_features");
             var outF = c.Config("out_features");
+            if (inF is not null && c.Input is { Length: >= 3 } unflat && long.TryParse(inF, out var inFeatures)
+                && unflat.Skip(1).Aggregate(1L, (a, b) => a * b) == inFeatures)
+            {
+                // [64, 1, 28, 28] into Linear(784, ...): the sizes agree once the sample is flattened.
+                var per = string.Join("×", unflat.Skip(1));
+                return ("linear-flatten", $"{c.Where} has in_features={inF} and received {c.InputText}: each sample is {per} = {inF} values, but not flattened, so Linear sees a last dimension of {k1}.",
+                    $"flatten each sample before {c.Node?.DisplayPath ?? "the layer"}: `x.flatten(1)` (or an `nn.Flatten()` module) gives [{unflat[0]}, {inF}]; in_features={inF} is already right.", ReshapeCaution);
+            }
             if (inF is not null)
             {
                 var rule = $"{c.Where} has in_features={inF}: the last dimension of its input must be {inF}, but it received {c.InputText} (last dimension {k1}).";
@@ -109,6 +129,32 @@ public static partial class ShapeExplainer
                 gotRank < 3 || (c.Node?.TypeName.EndsWith("2d", StringComparison.Ordinal) ?? false)
                     ? "add the missing batch dimension: `x.unsqueeze(0)`, or use the norm layer that matches the data (BatchNorm1d for [N, C] or [N, C, L], BatchNorm2d for [N, C, H, W])."
                     : "use the norm layer that matches the data rank (BatchNorm1d for [N, C] or [N, C, L], BatchNorm2d for [N, C, H, W], BatchNorm3d for 5-D).", null);
+        }
+        if ((m = TsNormRankRx().Match(msg)).Success && L(m, "got") < L(m, "want"))
+        {
+            // TorchSharp's BatchNorm check. A conv before it accepted an unbatched sample: the batch is missing at the model's input.
+            long want = L(m, "want"), got = L(m, "got");
+            var mi = c.ModelInput;
+            bool missingBatch = mi is not null && mi.Length == got;
+            return ("missing-batch", missingBatch
+                    ? $"{c.Where} expects {want}-D input [N, C, ...] but received {c.InputText} ({got}-D): the model's input {TensorInfo.FormatShape(mi!)} has no batch dimension. The layers before it accept a single unbatched sample; {c.Node?.TypeName ?? "this layer"} does not."
+                    : $"{c.Where} expects {want}-D input but received {c.InputText} ({got}-D).",
+                missingBatch
+                    ? $"add the batch dimension: `x.unsqueeze(0)` gives {TensorInfo.FormatShape(new[] { 1L }.Concat(mi!))} (from the CLI: --input {string.Join(",", new[] { 1L }.Concat(mi!))})."
+                    : "add the missing batch dimension (`x.unsqueeze(0)`), or use the norm layer that matches the data (BatchNorm1d for [N, C] or [N, C, L], BatchNorm2d for [N, C, H, W]).", null);
+        }
+        if (ScriptRaised(msg, c) is { } raised)
+            return ("script-raised", $"The TorchScript code of {c.Where} raised an exception: {raised}.",
+                $"the script raised \"{raised}\": read the check that raised it (the forward in the file's code/ folder) and give an input that satisfies it; the input was {c.InputText}.", null);
+        if (msg.StartsWith("ArgumentOutOfRangeException", StringComparison.Ordinal) && c.Node is { Depth: 0 } && c.Node.Module is TorchSharp.torch.jit.ScriptModule)
+            return ("script-output", $"TorchSharp could not convert what {c.Where}'s forward returned: TorchSharp 0.107 turns tensors, tuples and lists of tensors into .NET values, not dicts or other objects.",
+                "summarise a script whose forward returns a tensor (or a tuple/list of tensors): wrap the model in Python so forward returns out[\"key\"], and script that.", null);
+        if ((m = ArgCountRx().Match(msg)).Success)
+        {
+            // TorchScript counts self: "at most 2 argument(s)" is one input.
+            long takes = L(m, "n") - 1, given = L(m, "got") - 1;
+            return ("input-count", $"{c.Where}'s forward takes {(m.Groups["kind"].Value == "most" ? "at most" : "at least")} {takes} input(s), but {given} were given ({m.Groups["decl"].Value.Trim()}).",
+                $"give one input per forward argument: {takes} --input shape(s) from the CLI, or call the model with {takes} tensor(s).", null);
         }
         if ((m = BroadcastRx().Match(msg)).Success)
         {
@@ -157,6 +203,16 @@ public static partial class ShapeExplainer
                 "a view/reshape before it probably merged the batch with feature dimensions: flatten with `x.flatten(1)` / `x.view(x.shape[0], -1)` instead of `x.view(-1, k)`.", ReshapeCaution);
         return ("unknown", $"The forward pass failed in {c.Where}: {msg}",
             $"Look at the inputs {c.Where} received ({c.InputText}) and its configuration; the modules that ran before it are listed with their output shapes.", null);
+    }
+
+    /// <summary>The exception a TorchScript forward raised itself (e.g. "ValueError: ..."), or null.</summary>
+    private static string? ScriptRaised(string msg, Context c)
+    {
+        if (msg.StartsWith("the script raised ", StringComparison.Ordinal)) return msg["the script raised ".Length..];
+        if (c.Node?.Module is not TorchSharp.torch.jit.ScriptModule) return null;
+        var m = Regex.Match(msg, @"^(?:builtins\.)?(?<type>[A-Z]\w*(?:Error|Exception)): ");
+        if (!m.Success || m.Groups["type"].Value is "RuntimeError" or "ArgumentException" or "ArgumentOutOfRangeException" or "InvalidCastException" or "ExternalException") return null;
+        return msg;
     }
 
     private static (string, string, string, string?) ConvChannels(Context c, long[] input, long expected, int channelDim)
@@ -215,6 +271,10 @@ public static partial class ShapeExplainer
     private static partial Regex RankRx();
     [GeneratedRegex(@"expected (?<want>\d+D(?: or \d+D)?) input \(got (?<got>\d+)D input\)")]
     private static partial Regex BnRankRx();
+    [GeneratedRegex(@"expected (?<want>\d+)D input, but got (?<got>\d+)D input")]
+    private static partial Regex TsNormRankRx();
+    [GeneratedRegex(@"Expected at (?<kind>most|least) (?<n>\d+) argument\(s\) for operator 'forward', but received (?<got>\d+) argument\(s\)\.(?: Declaration: (?<decl>.*))?")]
+    private static partial Regex ArgCountRx();
     [GeneratedRegex(@"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)")]
     private static partial Regex BroadcastRx();
     [GeneratedRegex(@"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")]

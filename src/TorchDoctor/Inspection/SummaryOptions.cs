@@ -62,4 +62,10 @@ public sealed record SummaryOptions
 
     /// <summary>Seed for generated inputs (a private generator: the global RNG is not touched). Default 0.</summary>
     public long Seed { get; init; }
+
+    /// <summary>
+    /// The most memory, in bytes, the summary may need (its estimate is checked before any tensor is made; see
+    /// docs/bad-input.md). Null: the memory available now (<c>MemAvailable</c> on Linux).
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
 }

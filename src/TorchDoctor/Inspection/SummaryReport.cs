@@ -1,3 +1,4 @@
+using TorchDoctor.Probes;
 using TorchDoctor.Findings;
 
 namespace TorchDoctor.Inspection;

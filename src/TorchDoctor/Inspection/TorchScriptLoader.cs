@@ -23,8 +23,8 @@ public static class TorchScriptLoader
     public static Module Load(string path, int inputCount = 1)
     {
         TorchRuntime.EnsureLoaded();
-        if (!File.Exists(path))
-            throw new ModelFileException($"{path}: no such file. Give the path of a TorchScript file saved with torch.jit.save(...) in Python or TorchSharp.");
+        if (IO.InputFile.Problem(path, "a TorchScript file saved with torch.jit.save(...) in Python or TorchSharp") is { } problem)
+            throw new ModelFileException($"{path}: {problem}.");
         Span<byte> head = stackalloc byte[4];
         using (var fs = File.OpenRead(path))
         {
@@ -32,6 +32,7 @@ public static class TorchScriptLoader
                 throw new ModelFileException($"{path}: not a TorchScript file (TorchScript files are zip archives starting with 'PK'; this one starts with 0x{Convert.ToHexString(head)}). " +
                     "Save the model with torch.jit.script(model).save(path) or torch.jit.trace(model, example).save(path); a state_dict saved with torch.save is not a module.");
         }
+        if (IO.ZipIntegrity.Problem(path) is { } damaged) throw new ModelFileException($"{path}: {damaged}");
         try
         {
             return inputCount switch
@@ -41,7 +42,7 @@ public static class TorchScriptLoader
                 _ => throw new ModelFileException($"{path}: TorchScript summaries take 1 or 2 tensor inputs; {inputCount} were given."),
             };
         }
-        catch (ExternalException ex)
+        catch (Exception ex) when (ex is not ModelFileException and not OutOfMemoryException and not TorchRuntimeUnavailableException)
         {
             throw new ModelFileException($"{path}: libtorch could not load it as TorchScript ({ShapeExplainer.FirstLine(ex.Message)}). " +
                 "Is it a complete file written by torch.jit.save? A truncated download or a torch.save checkpoint gives this error.", ex);

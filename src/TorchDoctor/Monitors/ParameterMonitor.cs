@@ -42,18 +42,21 @@ internal sealed class ParameterMonitor(ProbeKinds kinds) : ITrainingMonitor
     private List<ParameterObservation> Observe(long stepIndex, IReadOnlyDictionary<string, int> entered)
     {
         var list = new List<ParameterObservation>(_params.Count);
-        foreach (var (name, module, p) in _params)
+        var grads = _params.Select(p => p.Parameter.grad is { IsInvalid: false } g ? g : null).ToList();
+        // Every parameter's gradient statistics and weight norm in one host read.
+        var all = TensorStats.Parameters(grads, _params.Select(p => (Tensor)p.Parameter).ToList());
+        for (int i = 0; i < _params.Count; i++)
         {
-            var g = p.grad;
-            bool has = g is not null && !g.IsInvalid;
-            var stats = has ? TensorStats.Gradient(g!) : default;
+            var (name, module, p) = _params[i];
+            bool has = grads[i] is not null;
+            var stats = all[i];
             list.Add(new ParameterObservation
             {
                 Step = stepIndex, Name = name, Module = module,
                 ExecutionOrder = entered.TryGetValue(module, out var o) ? o : int.MaxValue,
                 Rank = (int)p.dim(), Elements = p.numel(), RequiresGrad = p.requires_grad, HasGradient = has,
                 GradNorm = stats.Norm, GradMeanAbs = stats.MeanAbs, GradZeroFraction = stats.ZeroFraction, GradNonFinite = stats.NonFinite,
-                WeightNorm = TensorStats.Norm(p),
+                WeightNorm = stats.WeightNorm,
             });
         }
         return list;

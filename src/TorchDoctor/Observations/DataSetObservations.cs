@@ -12,6 +12,8 @@ public sealed record DataSetObservations
     public bool Primary { get; init; } = true;
     /// <summary>True when several splits were checked: findings name the split.</summary>
     public bool ShowSplit { get; init; }
+    /// <summary>The loss the labels will meet (<c>cross-entropy</c> when null, <c>bce</c>, <c>mse</c>): it decides which label rules apply.</summary>
+    public string? Loss { get; init; }
     /// <summary>What the model expects (classes, channels), when known.</summary>
     public ModelExpectations? Model { get; init; }
     /// <summary>Samples whose reading threw.</summary>

@@ -12,9 +12,8 @@ public interface IObservation
 
 /// <summary>The end of an epoch, as reported by <c>Doctor.EndEpoch</c>.</summary>
 /// <param name="Step">The last step of the epoch.</param>
-/// <param name="Epoch">Epoch number, from 0.</param>
-/// <param name="Metrics">Metrics the loop passed (e.g. validation loss, accuracy), by name; empty when none.</param>
-public sealed record EpochObservation(long Step, int Epoch, IReadOnlyDictionary<string, double> Metrics) : IObservation;
+/// <param name="Record">What the loop reported: epoch number, losses, accuracies, metrics.</param>
+public sealed record EpochObservation(long Step, EpochRecord Record) : IObservation;
 
 /// <summary>What an activation probe copied out of one module call's output (and input) at one step.</summary>
 public sealed record ActivationObservation : IObservation

@@ -80,10 +80,19 @@ public sealed class TrainingHistory
     /// <summary>Parameters with gradient history.</summary>
     public IEnumerable<string> ParameterNames => _parameters.Keys;
 
+    /// <summary>Mean of the first (up to 10) finite losses of the run, or null before the first; fixed once 10 were seen.</summary>
+    public double? InitialLoss => _initialCount == 0 ? null : _initialSum / _initialCount;
+    private double _initialSum;
+    private int _initialCount;
+
     /// <summary>Adds one step's observations.</summary>
     public void Add(StepObservations s)
     {
-        if (s.Loss is { } l) Losses.Add((s.Step, l));
+        if (s.Loss is { } l)
+        {
+            Losses.Add((s.Step, l));
+            if (_initialCount < 10 && double.IsFinite(l)) { _initialSum += l; _initialCount++; }
+        }
         if (!s.Sampled) return;
         foreach (var a in s.Activations.Where(a => !a.FinitenessOnly))
             Get(_activations, a.Module).Add(a);

@@ -39,8 +39,29 @@ public sealed class NumericComparison
     public double MaxRelError { get; init; }
     /// <summary>The tolerance on <see cref="MaxRelError"/>.</summary>
     public double Tolerance { get; init; }
-    /// <summary>True when the shapes are equal and <see cref="MaxRelError"/> ≤ <see cref="Tolerance"/>.</summary>
-    public bool Matches => ExpectedShape.SequenceEqual(ActualShape) && MaxRelError <= Tolerance;
+    /// <summary>NaN/Inf elements in the reference's expected outputs (a reference holding them proves nothing).</summary>
+    public long NonFiniteExpected { get; init; }
+    /// <summary>NaN/Inf elements in the port's outputs.</summary>
+    public long NonFiniteActual { get; init; }
+    /// <summary>NaN/Inf elements in the reference inputs.</summary>
+    public long NonFiniteInput { get; init; }
+    /// <summary>
+    /// True when the shapes are equal, neither output holds NaN/Inf and <see cref="MaxRelError"/> ≤ <see cref="Tolerance"/>.
+    /// NaN or Inf anywhere in either output is a mismatch: NaN compares with nothing.
+    /// </summary>
+    public bool Matches => ExpectedShape.SequenceEqual(ActualShape) && NonFiniteExpected == 0 && NonFiniteActual == 0 && MaxRelError <= Tolerance;
+
+    /// <summary>The NaN/Inf counts in one sentence, or null when every value is finite.</summary>
+    public string? NonFiniteText()
+    {
+        if (NonFiniteExpected == 0 && NonFiniteActual == 0 && NonFiniteInput == 0) return null;
+        var parts = new List<string>();
+        if (NonFiniteInput > 0) parts.Add($"the reference input holds {NonFiniteInput:N0} NaN/Inf value(s)");
+        if (NonFiniteExpected > 0) parts.Add($"PyTorch's output holds {NonFiniteExpected:N0} NaN/Inf value(s)");
+        if (NonFiniteActual > 0) parts.Add($"the port's output holds {NonFiniteActual:N0} NaN/Inf value(s)");
+        return string.Join("; ", parts) + ": NaN and Inf compare equal to nothing, so the outputs do not match. " +
+            (NonFiniteExpected > 0 || NonFiniteInput > 0 ? "Save the reference again from a finite input and a model that produces finite outputs." : "Find where the port first produces NaN/Inf (--per-layer).");
+    }
     /// <summary>Per-module comparisons in the order the port's modules finished (empty without <c>--per-layer</c> data).</summary>
     public IReadOnlyList<LayerComparison> Layers { get; init; } = [];
     /// <summary>The first module (in execution order) whose output diverges, or null.</summary>
@@ -106,13 +127,14 @@ public static class NumericComparer
             if (outs.Count == 0)
                 throw new ModelFileException($"{reference.Path}: the model returned no tensor to compare with the reference output.");
             double maxAbs = 0, maxRel = 0;
+            long nfExpected = reference.Outputs.Sum(NonFinite), nfActual = outs.Sum(NonFinite), nfInput = reference.Inputs.Sum(NonFinite);
             long[] expShape = reference.Outputs[0].shape, actShape = outs[0].shape;
             for (int i = 0; i < Math.Min(outs.Count, reference.Outputs.Count); i++)
             {
                 var (a, r, same) = Errors(outs[i], reference.Outputs[i]);
                 if (!same) { maxAbs = maxRel = double.NaN; if (i > 0) { expShape = reference.Outputs[i].shape; actShape = outs[i].shape; } break; }
-                maxAbs = Math.Max(maxAbs, a);
-                maxRel = Math.Max(maxRel, r);
+                if (double.IsNaN(a)) { maxAbs = maxRel = double.NaN; continue; }
+                if (!double.IsNaN(maxAbs)) { maxAbs = Math.Max(maxAbs, a); maxRel = Math.Max(maxRel, r); }
             }
             var compared = new List<LayerComparison>();
             var notInRef = new List<string>();
@@ -123,6 +145,7 @@ public static class NumericComparer
                     var refName = pathMap is not null && pathMap.TryGetValue(node.Path, out var mapped) ? mapped : node.Path;
                     if (!reference.Layers.TryGetValue(refName, out var expected)) { notInRef.Add(node.Path); continue; }
                     var (a, r, same) = Errors(t, expected);
+                    // NaN errors (NaN/Inf in either output) diverge: !(NaN <= tolerance).
                     compared.Add(new(node.Path, refName, node.TypeName, expected.shape, t.shape, a, r, !same || !(r <= tolerance)));
                 }
             }
@@ -135,6 +158,9 @@ public static class NumericComparer
                 ActualShape = actShape,
                 MaxAbsError = maxAbs,
                 MaxRelError = maxRel,
+                NonFiniteExpected = nfExpected,
+                NonFiniteActual = nfActual,
+                NonFiniteInput = nfInput,
                 Tolerance = tolerance,
                 Layers = compared,
                 NotInReference = notInRef,
@@ -152,11 +178,22 @@ public static class NumericComparer
         }
     }
 
-    /// <summary>(max abs error, error relative to max |expected|, shapes equal).</summary>
+    /// <summary>Number of NaN/Inf elements of <paramref name="t"/> (0 for integer tensors).</summary>
+    internal static long NonFinite(Tensor t)
+    {
+        if (!t.is_floating_point() || t.numel() == 0) return 0;
+        using var finite = t.detach().isfinite();
+        using var bad = finite.logical_not();
+        using var n = bad.sum();
+        return n.item<long>();
+    }
+
+    /// <summary>(max abs error, error relative to max |expected|, shapes equal); NaN errors when either holds NaN/Inf.</summary>
     internal static (double Abs, double Rel, bool SameShape) Errors(Tensor actual, Tensor expected)
     {
         if (!actual.shape.SequenceEqual(expected.shape)) return (double.NaN, double.NaN, false);
         if (actual.numel() == 0) return (0, 0, true);
+        if (NonFinite(actual) > 0 || NonFinite(expected) > 0) return (double.NaN, double.NaN, true);
         using var a = actual.detach().to(ScalarType.Float64);
         using var e = expected.detach().to(ScalarType.Float64);
         using var diff = (a - e).abs_();

@@ -47,7 +47,7 @@ public sealed class PortingReport
     /// given matches.
     /// </summary>
     public bool Matches => (Structure is null || !Structure.ChangesComputation)
-        && (StateDict is null || StateDict.Clean)
+        && (StateDict is null || (StateDict.Clean && StateDict.NonFinite.Count == 0))
         && (Numbers is null || Numbers.Matches);
 
 
@@ -76,8 +76,11 @@ public static class PortingCheck
         var text = options.PyTorchPrintText;
         if (text is null && options.PyTorchPrintPath is { } printPath)
         {
-            if (!File.Exists(printPath)) throw new ModelFileException($"{printPath}: no such file (it should hold the text of print(model) in Python).");
+            if (IO.InputFile.Problem(printPath, "a text file holding the output of print(model) in Python") is { } problem)
+                throw new ModelFileException($"{printPath}: {problem}.");
             text = File.ReadAllText(printPath);
+            if (text.Contains('\0', StringComparison.Ordinal))
+                throw new ModelFileException($"{printPath}: holds binary bytes (NUL), not text; expected the output of print(model) in Python.");
         }
         if (text is not null)
         {
@@ -198,6 +201,14 @@ public static class PortingCheck
                 left.Count > 0 ? "The port lacks the modules that hold them (see the structural differences): add them." : $"Rename the keys with the suggested mapping ({ruleText}).",
                 Ev(("count", EvidenceValue.Count(c.UnexpectedKeys.Count)))));
         }
+        if (c.NonFinite.Count > 0)
+            findings.Add(Finding.Create(PortingCodes.NonFiniteWeights, c.NonFinite[0].Key,
+                $"{c.NonFinite.Count} tensor(s) of {Path.GetFileName(c.CheckpointPath)} hold NaN/Inf: " +
+                string.Join(", ", c.NonFinite.Take(10).Select(kv => $"{kv.Key} ({kv.Value:N0} value(s))")) + (c.NonFinite.Count > 10 ? ", ..." : "") +
+                ". A model loaded from it outputs NaN; the port cannot be checked against it.",
+                "Save the checkpoint again from a healthy training step (the run diverged before it was saved: see docs/detectors.md on NaN origins), or take an earlier checkpoint.",
+                Ev(("tensors", EvidenceValue.Count(c.NonFinite.Count)), ("first", c.NonFinite[0].Key),
+                   ("values", EvidenceValue.Count(c.NonFinite.Sum(kv => kv.Value))))));
         foreach (var s in c.ShapeMismatches)
             findings.Add(Finding.Create(PortingCodes.ShapeMismatch, s.Key,
                 $"{s.Key} is {StateDictComparison.Shape(s.Expected)} in the checkpoint but {StateDictComparison.Shape(s.Actual)} in the model.",
@@ -226,7 +237,8 @@ public static class PortingCheck
     {
         if (!n.Matches)
         {
-            var msg = n.ExpectedShape.SequenceEqual(n.ActualShape)
+            var msg = n.NonFiniteText() is { } nf && n.ExpectedShape.SequenceEqual(n.ActualShape) ? "The output cannot match PyTorch's: " + nf
+                : n.ExpectedShape.SequenceEqual(n.ActualShape)
                 ? $"The output differs from PyTorch's: max abs error {NumericComparison.Num(n.MaxAbsError)}, max rel error {NumericComparison.Num(n.MaxRelError)} > tolerance {NumericComparison.Num(n.Tolerance)}."
                 : $"The output shape {StateDictComparison.Shape(n.ActualShape)} differs from PyTorch's {StateDictComparison.Shape(n.ExpectedShape)}.";
             findings.Add(Finding.Create(PortingCodes.OutputMismatch, null, msg,

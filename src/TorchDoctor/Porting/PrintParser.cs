@@ -48,10 +48,19 @@ public static partial class PrintParser
         return (hash >= 0 ? line[..hash] : line).TrimEnd();
     }
 
+    /// <summary>
+    /// Deepest nesting accepted (torchvision's models nest under 10 levels): deeper text is refused before the recursion,
+    /// the path strings and the structural diff grow with depth × size.
+    /// </summary>
+    public const int MaxDepth = 256;
+
     /// <summary>Parses the module whose header (<c>Type(...</c>) is <paramref name="header"/>, found on line <paramref name="i"/> at <paramref name="indent"/>; leaves <paramref name="i"/> after its last line.</summary>
+
     private static PrintedModule ParseModule(List<string> lines, ref int i, string name, string header, int indent)
     {
         int lineNo = i + 1;
+        if (indent / 2 > MaxDepth)
+            throw new PrintFormatException($"line {lineNo}: modules nest more than {MaxDepth} levels deep; a printed PyTorch model is far shallower (was the text generated or garbled?)");
         var open = header.IndexOf('(');
         if (open <= 0)
             throw new PrintFormatException($"line {lineNo}: expected 'Type(...)' but found '{Short(header)}'");

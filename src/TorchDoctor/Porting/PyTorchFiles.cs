@@ -179,9 +179,34 @@ public static class PyTorchFiles
     /// <summary>Reads the file's top-level dictionary; the string order of <c>data.pkl</c> for torch.save files.</summary>
     private static (Hashtable Root, string Format, IReadOnlyList<string>? Order) ReadRoot(string path, string what)
     {
+        if (path.EndsWith(".br", StringComparison.OrdinalIgnoreCase) && File.Exists(path))
+        {
+            // A Brotli-compressed file (how the repository ships its larger fixtures): read the file it holds.
+            var plain = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "torchdoctor-" + Guid.NewGuid().ToString("N") + System.IO.Path.GetExtension(path[..^3]));
+            try
+            {
+                try
+                {
+                    using (var input = File.OpenRead(path))
+                    using (var br = new BrotliStream(input, CompressionMode.Decompress))
+                    using (var output = File.Create(plain))
+                        br.CopyTo(output);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new ModelFileException($"{path}: not a complete Brotli stream ({e.Message.TrimEnd('.')}); files ending in .br are read as Brotli-compressed.", e);
+                }
+                try { return ReadRoot(plain, what); }
+                catch (ModelFileException e) { throw new ModelFileException(e.Message.Replace(plain, path + " (decompressed)", StringComparison.Ordinal), e); }
+            }
+            finally
+            {
+                try { File.Delete(plain); } catch (IOException) { }
+            }
+        }
         Runtime.TorchRuntime.EnsureLoaded();
-        if (!File.Exists(path))
-            throw new ModelFileException($"{path}: no such file.");
+        if (IO.InputFile.Problem(path, $"a {what} saved with torch.save or safetensors") is { } problem)
+            throw new ModelFileException($"{path}: {problem}.");
         var info = new FileInfo(path);
         var head = new byte[16];
         int n;
@@ -202,6 +227,7 @@ public static class PyTorchFiles
     private static (Hashtable, string, IReadOnlyList<string>?) ReadTorchZip(string path, string what)
     {
         List<string>? order = null;
+        if (IO.ZipIntegrity.Problem(path) is { } damaged) throw new ModelFileException($"{path}: {damaged}");
         try
         {
             using (var zip = ZipFile.OpenRead(path))
@@ -243,6 +269,15 @@ public static class PyTorchFiles
             throw new ModelFileException($"{path}: torch.save archive that TorchSharp.PyBridge cannot read ({ShapeExplainer.FirstLine(e.Message)}). " +
                 $"It must hold a {what}: a dict of tensors, without Python objects.", e);
         }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException && e.Message.Contains("out of bounds", StringComparison.Ordinal))
+        {
+            throw new ModelFileException($"{path}: a tensor in it is a view (a slice or stride of a larger storage) that TorchSharp.PyBridge cannot rebuild " +
+                $"({ShapeExplainer.FirstLine(e.Message)}). Save copies instead: torch.save({{k: v.contiguous().clone() for k, v in sd.items()}}, path).", e);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not Runtime.TorchRuntimeUnavailableException)
+        {
+            throw new ModelFileException($"{path}: cannot be read as a torch.save {what} ({e.GetType().Name}: {ShapeExplainer.FirstLine(e.Message)}); is the file complete and written by torch.save?", e);
+        }
     }
 
     private static Hashtable ReadSafetensors(string path, long length)
@@ -255,6 +290,8 @@ public static class PyTorchFiles
             var lenBytes = new byte[8];
             fs.ReadExactly(lenBytes);
             headerLength = BitConverter.ToUInt64(lenBytes);
+            if (headerLength > 100_000_000)
+                throw new ModelFileException($"{path}: not a safetensors file (its header length {headerLength:N0} bytes is beyond the format's 100 MB limit).");
             if (headerLength > (ulong)(length - 8))
                 throw new ModelFileException($"{path}: truncated or not a safetensors file (its header claims {headerLength} bytes; the file has {length}).");
             header = new byte[headerLength];
@@ -267,6 +304,10 @@ public static class PyTorchFiles
             foreach (var p in doc.RootElement.EnumerateObject())
                 if (p.Name != "__metadata__" && p.Value.TryGetProperty("data_offsets", out var off))
                     end = Math.Max(end, off[1].GetInt64());
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or IndexOutOfRangeException or KeyNotFoundException)
+        {
+            throw new ModelFileException($"{path}: not a safetensors file (its header is JSON but not a safetensors header: {e.Message}).", e);
         }
         catch (JsonException e)
         {
@@ -281,7 +322,7 @@ public static class PyTorchFiles
             foreach (var (k, v) in dict) h[k] = v;
             return h;
         }
-        catch (Exception e) when (e is NotImplementedException or InvalidDataException or EndOfStreamException or JsonException or ArgumentException)
+        catch (Exception e) when (e is not OutOfMemoryException and not Runtime.TorchRuntimeUnavailableException)
         {
             throw new ModelFileException($"{path}: a safetensors file TorchSharp.PyBridge cannot read ({ShapeExplainer.FirstLine(e.Message)}).", e);
         }

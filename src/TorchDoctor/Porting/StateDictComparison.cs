@@ -128,6 +128,8 @@ public sealed class StateDictComparison
     public int LoadedCount { get; init; }
     /// <summary>True when every model tensor was loaded and nothing in the checkpoint was left over (a strict load).</summary>
     public bool LoadedStrict { get; init; }
+    /// <summary>Checkpoint tensors holding NaN or Inf: (key, number of non-finite elements), in checkpoint order.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> NonFinite { get; init; } = [];
     /// <summary>True when the keys match as they are: nothing missing, unexpected or of another shape.</summary>
     public bool Clean => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0 && ShapeMismatches.Count == 0;
 
@@ -175,6 +177,9 @@ public static class StateDictComparer
         var unexpected = checkpoint.Tensors.Where(kv => !byKey.ContainsKey(kv.Key)).Select(kv => kv.Key).ToList();
         var shapes = new List<ShapeMismatch>();
         var dtypes = new List<DTypeMismatch>();
+        var nonFinite = new List<KeyValuePair<string, long>>();
+        foreach (var (k, v) in checkpoint.Tensors)
+            if (NumericComparer.NonFinite(v) is var n and > 0) nonFinite.Add(new(k, n));
         foreach (var t in modelTensors)
         {
             if (!ckpt.TryGetValue(t.Key, out var c)) continue;
@@ -234,6 +239,7 @@ public static class StateDictComparer
             UnexpectedAfterMapping = unexpectedAfter,
             LoadedCount = loaded,
             LoadedStrict = strict,
+            NonFinite = nonFinite,
         };
     }
 

@@ -39,7 +39,7 @@ public sealed class ModuleNode
     public List<(string Name, Tensor Buffer)> DirectBuffers { get; } = [];
 
     /// <summary>Path shown to people: the path, or <c>(root)</c>.</summary>
-    public string DisplayPath => Path.Length == 0 ? "(root)" : Path;
+    public string DisplayPath => Findings.ModuleNames.Display(Path);
 
     /// <summary>True when the node has no children.</summary>
     public bool IsLeaf => Children.Count == 0;

@@ -23,12 +23,91 @@ public static class TensorStats
         return dtype == ScalarType.Float64 ? s.item<double>() : s.item<float>();
     }
 
-    /// <summary>Reads a stack of scalar tensors as doubles.</summary>
+    /// <summary>
+    /// Reads a stack of scalar tensors as doubles: one stack (type promotion makes integer counts floating), one
+    /// conversion and one copy, instead of a conversion per scalar.
+    /// </summary>
     public static double[] Read(params Tensor[] scalars)
     {
         using var scope = NewDisposeScope();
-        var stacked = stack(scalars.Select(s => s.to(ScalarType.Float64)).ToArray());
-        return stacked.cpu().data<double>().ToArray();
+        var stacked = stack(scalars).to(ScalarType.Float64);
+        if (stacked.device_type != TorchSharp.DeviceType.CPU) stacked = stacked.cpu();
+        return stacked.data<double>().ToArray();
+    }
+
+    /// <summary>
+    /// Every statistic of a module output in one read (one host copy): the <see cref="Summary"/> numbers, and for
+    /// ReLU-family outputs (<paramref name="relu"/>: values ≥ 0) the zero count and the fraction of units that are ≤ 0
+    /// for the whole batch, and, when <paramref name="saturationInput"/> is given, the fraction of its elements beyond
+    /// ±<paramref name="limit"/>. Non-finite outputs fall back to <see cref="Summary"/>'s exact path.
+    /// </summary>
+    public static (double Mean, double Std, double Min, double Max, long Zeros, long NonFinite, double? DeadUnits, double? Saturated)
+        Activation(Tensor t, bool relu, Tensor? saturationInput, double limit)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var f = t.detach();
+        long n = f.numel();
+        if (n == 0) return (0, 0, 0, 0, 0, 0, relu ? 0 : null, saturationInput is null ? null : 0);
+        var flat = f.reshape(-1);
+        var (mn, mx) = aminmax(flat);
+        var parts = new List<Tensor>(7) { flat.sum(), flat.dot(flat), mn, mx };
+        bool dead = relu && f.dim() >= 2 && f.shape[0] > 0;
+        long units = dead ? n / f.shape[0] : 0;
+        // ReLU outputs are ≥ 0, so sign() is 0 or 1 and its sum counts non-zeros without abs() (NaN still propagates).
+        if (relu) parts.Add(flat.sign().sum());
+        if (dead) parts.Add(f.reshape(f.shape[0], -1).amax(0).le(0).sum());   // a unit is dead if even its largest value is ≤ 0
+        bool sat = saturationInput is not null && saturationInput.numel() > 0;
+        if (sat) parts.Add(saturationInput!.detach().abs().gt(limit).sum());
+        var v = Read([.. parts]);
+        double? deadUnits = relu ? (dead ? v[5] / units : 0) : null;
+        double? saturated = saturationInput is null ? null : sat ? v[^1] / saturationInput.numel() : 0;
+        if (!double.IsFinite(v[0]) || !double.IsFinite(v[1]) || !double.IsFinite(v[2]) || !double.IsFinite(v[3]) || relu && !double.IsFinite(v[4]))
+        {
+            var (m, sd, lo, hi, z, bad) = Summary(t, countZeros: relu);
+            return (m, sd, lo, hi, z, bad, deadUnits, saturated);
+        }
+        double mean = v[0] / n;
+        double var = Math.Max(0, v[1] / n - mean * mean);
+        return (mean, Math.Sqrt(var), v[2], v[3], relu ? n - (long)v[4] : 0, 0, deadUnits, saturated);
+    }
+
+    /// <summary>
+    /// Gradient statistics (<see cref="Gradient"/>) of many parameters and their weight norms, in one read: per parameter
+    /// ‖g‖², Σ|g|, the non-zero count of g and ‖w‖², stacked, concatenated, copied to the host once. Exact non-finite
+    /// counts are computed only for gradients whose sums are not finite. A null gradient gives zeros.
+    /// </summary>
+    public static (double Norm, double MeanAbs, double ZeroFraction, long NonFinite, double WeightNorm)[] Parameters(IReadOnlyList<Tensor?> grads, IReadOnlyList<Tensor> weights)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var result = new (double, double, double, long, double)[weights.Count];
+        if (weights.Count == 0) return result;
+        var parts = new Tensor[weights.Count * 4];
+        var zero = zeros(1, dtype: ScalarType.Float32).squeeze();
+        for (int i = 0; i < weights.Count; i++)
+        {
+            var w = weights[i].detach().reshape(-1);
+            parts[4 * i + 3] = w.dot(w);
+            var g = grads[i];
+            if (g is null || g.IsInvalid || g.numel() == 0) { parts[4 * i] = parts[4 * i + 1] = parts[4 * i + 2] = zero; continue; }
+            var flat = g.detach().reshape(-1);
+            parts[4 * i] = flat.dot(flat);
+            parts[4 * i + 1] = flat.abs().sum();
+            parts[4 * i + 2] = NonZero(flat);
+        }
+        var v = Read(parts);
+        for (int i = 0; i < weights.Count; i++)
+        {
+            var g = grads[i];
+            double wn = Math.Sqrt(v[4 * i + 3]);
+            if (g is null || g.IsInvalid || g.numel() == 0) { result[i] = (0, 0, 0, 0, wn); continue; }
+            long n = g.numel();
+            double sq = v[4 * i], abs = v[4 * i + 1];
+            long bad = double.IsFinite(sq) && double.IsFinite(abs) ? 0 : isfinite(g.detach()).logical_not().sum().item<long>();
+            result[i] = (Math.Sqrt(sq), abs / n, (n - v[4 * i + 2]) / n, bad, wn);
+        }
+        return result;
     }
 
     /// <summary>

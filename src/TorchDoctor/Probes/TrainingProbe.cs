@@ -95,7 +95,8 @@ internal sealed class TrainingProbe : IForwardObserver
         lock (_gate) return ([.. _activations], [.. _gradients], new Dictionary<string, int>(_entered));
     }
 
-    private string PathOf(Module m) => _tree.Find(m)?.Path ?? $"<unregistered {ModuleNode.TypeNameOf(m)}>";
+    // Observations name modules as findings print them: the root is "(root)", never a blank.
+    private string PathOf(Module m) => _tree.Find(m)?.DisplayPath ?? $"<unregistered {ModuleNode.TypeNameOf(m)}>";
 
     public void OnEnter(Module module, object?[] inputs)
     {
@@ -112,7 +113,7 @@ internal sealed class TrainingProbe : IForwardObserver
         var t = output as Tensor ?? (output is System.Runtime.CompilerServices.ITuple { Length: > 0 } tuple ? tuple[0] as Tensor : null);
         if (t is null || t.IsInvalid || !t.is_floating_point()) return null;
         var node = _tree.Find(module);
-        var path = node?.Path ?? PathOf(module);
+        var path = node?.DisplayPath ?? PathOf(module);
         var type = node?.TypeName ?? ModuleNode.TypeNameOf(module);
         int order;
         lock (_gate) order = _exitOrder++;
@@ -140,29 +141,32 @@ internal sealed class TrainingProbe : IForwardObserver
     private ActivationObservation FullObservation(string path, string type, int order, Tensor t, object?[] inputs)
     {
         bool relu = ReluFamily.Contains(type);
-        var (mean, std, min, max, zeros, nonFinite) = TensorStats.Summary(t, countZeros: relu);
-        long inputNonFinite = 0;
         Tensor? firstInput = null;
         foreach (var i in inputs.SelectMany(x => TensorInfo.Tensors(x)))
-        {
-            if (!i.is_floating_point()) continue;
-            firstInput ??= i;
-            if (nonFinite > 0 && !double.IsFinite(TensorStats.Sum(i)))
-                inputNonFinite += TensorStats.Summary(i).NonFinite;
-        }
+            if (i.is_floating_point()) { firstInput = i; break; }
+        // One read for every statistic of the output (and the saturation of a sigmoid/tanh input).
+        var (mean, std, min, max, zeros, nonFinite, deadUnits, saturated) =
+            TensorStats.Activation(t, relu, Squashing.Contains(type) ? firstInput : null, _saturationLimit);
+        long inputNonFinite = 0;
+        if (nonFinite > 0)
+            foreach (var i in inputs.SelectMany(x => TensorInfo.Tensors(x)))
+                if (i.is_floating_point() && !double.IsFinite(TensorStats.Sum(i)))
+                    inputNonFinite += TensorStats.Summary(i).NonFinite;
         var o = new ActivationObservation
         {
             Step = Step, Module = path, ModuleType = type, ExitOrder = order, Elements = t.numel(),
             Mean = mean, Std = std, Min = min, Max = max,
             ZeroFraction = !relu ? null : t.numel() == 0 ? 0 : (double)zeros / t.numel(),
-            DeadUnitFraction = relu ? TensorStats.DeadUnitFraction(t) : null,
-            SaturatedFraction = Squashing.Contains(type) && firstInput is not null ? TensorStats.FractionBeyond(firstInput, _saturationLimit) : null,
+            DeadUnitFraction = deadUnits,
+            SaturatedFraction = saturated,
             NonFinite = nonFinite, InputNonFinite = inputNonFinite,
         };
         if (nonFinite > 0)
         {
             var (nan, pos, neg) = TensorStats.NonFiniteCounts(t);
-            bool poisoned = _tree.Nodes.FirstOrDefault(n => n.Path == path)?.DirectParameters.Any(p => !double.IsFinite(TensorStats.Sum(p.Parameter))) ?? false;
+            // Any parameter of the module or its descendants: a container (the root too) whose children hold NaN
+            // weights is not an origin, whatever its own direct parameters.
+            bool poisoned = _tree.Nodes.FirstOrDefault(n => n.DisplayPath == path)?.Module.parameters().Any(p => !double.IsFinite(TensorStats.Sum(p))) ?? false;
             o = o with { NaN = nan, PosInf = pos, NegInf = neg, ParametersNonFinite = poisoned };
             if (firstInput is not null)
             {

@@ -106,20 +106,31 @@ public static class DataJson
     private static void WriteClasses(Utf8JsonWriter w, SplitReport s)
     {
         if (s.Labels is not { } l) { w.WriteNull("classes"); return; }
-        long maxLabel = l.Histogram.Count == 0 ? -1 : l.Histogram.Keys.Max();
-        int count = l.Classes ?? (int)(maxLabel + 1);
+        // Memory bounded by the data: a dense histogram only up to MaxInferredClasses entries, else the seen labels.
+        int? inferred = DataDetectors.InferredClasses(l);
+        int count = l.Classes ?? inferred ?? 0;
         w.WriteStartObject("classes");
         w.WriteString("field", l.Field);
-        w.WriteNumber("count", count);
-        w.WriteString("source", l.ClassesSource ?? "inferred: largest label + 1");
-        w.WriteStartArray("histogram");
-        for (long c = 0; c < Math.Max(count, maxLabel + 1); c++) w.WriteNumberValue(l.Histogram.GetValueOrDefault(c));
-        w.WriteEndArray();
-        w.WriteNumber("outOfRange", l.Histogram.Where(kv => kv.Key < 0 || kv.Key >= count).Sum(kv => kv.Value));
-        var inRange = Enumerable.Range(0, Math.Max(count, 0)).Select(c => l.Histogram.GetValueOrDefault(c)).ToList();
-        if (inRange.Count > 0)
+        if (l.Classes is null && inferred is null) w.WriteNull("count"); else w.WriteNumber("count", count);
+        w.WriteString("source", l.ClassesSource ?? (inferred is null ? "unknown: the labels are not class indices" : "inferred: largest label + 1"));
+        long maxLabel = l.Histogram.Count == 0 ? -1 : l.Histogram.Keys.Max();
+        long dense = Math.Max(count, maxLabel + 1);
+        if (dense <= DataDetectors.MaxInferredClasses)
         {
-            double ratio = inRange.Min() == 0 ? double.PositiveInfinity : (double)inRange.Max() / inRange.Min();
+            w.WriteStartArray("histogram");
+            for (long c = 0; c < dense; c++) w.WriteNumberValue(l.Histogram.GetValueOrDefault(c));
+            w.WriteEndArray();
+        }
+        else w.WriteNull("histogram");
+        w.WriteStartObject("counts");
+        foreach (var (c, n) in l.Histogram.OrderBy(kv => kv.Key).Take(10_000)) w.WriteNumber(c.ToString(System.Globalization.CultureInfo.InvariantCulture), n);
+        w.WriteEndObject();
+        w.WriteNumber("hugeLabels", l.HugeLabels);
+        w.WriteNumber("outOfRange", l.Histogram.Where(kv => kv.Key < 0 || kv.Key >= count).Sum(kv => kv.Value) + l.HugeLabels);
+        if (count > 0)
+        {
+            var (minCount, maxCount) = DataDetectors.ClassCountRange(l, count);
+            double ratio = minCount == 0 ? double.PositiveInfinity : (double)maxCount / minCount;
             if (double.IsFinite(ratio)) w.WriteNumber("imbalanceRatio", Math.Round(ratio, 4)); else w.WriteNull("imbalanceRatio");
             w.WriteString("verdict", DataDetectors.BalanceVerdict(ratio));
         }

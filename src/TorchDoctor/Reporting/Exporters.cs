@@ -55,8 +55,10 @@ public sealed record SummaryExportSettings
 /// <summary>The summary as torchinfo's text table plus TorchDoctor's additions.</summary>
 public sealed class SummaryTextExporter(SummaryExportSettings? settings = null) : ExporterBase<SummaryReport>
 {
-    /// <summary>The display settings.</summary>
-    public SummaryExportSettings Settings { get; } = settings ?? new();
+    /// <summary>The display settings (a negative depth throws <see cref="ArgumentOutOfRangeException"/>).</summary>
+    public SummaryExportSettings Settings { get; } = settings is { Depth: < 0 }
+        ? throw new ArgumentOutOfRangeException(nameof(settings), settings.Depth, "SummaryExportSettings.Depth must be 0 or more.")
+        : settings ?? new();
     /// <inheritdoc />
     public override string Format => "text";
     /// <inheritdoc />

@@ -86,6 +86,10 @@ public static class PortingJson
             Number(w, "maxAbsError", n?.MaxAbsError);
             Number(w, "maxRelError", n?.MaxRelError);
             Number(w, "tolerance", n?.Tolerance);
+            if (sd is null) w.WriteNull("nonFiniteWeights");
+            else { w.WriteStartObject("nonFiniteWeights"); foreach (var kv in sd.NonFinite) w.WriteNumber(kv.Key, kv.Value); w.WriteEndObject(); }
+            if (n is null) { w.WriteNull("nonFiniteExpected"); w.WriteNull("nonFiniteActual"); }
+            else { w.WriteNumber("nonFiniteExpected", n.NonFiniteExpected); w.WriteNumber("nonFiniteActual", n.NonFiniteActual); w.WriteNumber("nonFiniteInput", n.NonFiniteInput); }
             if (n is null) { w.WriteNull("outputShape"); w.WriteNull("expectedOutputShape"); }
             else { JsonText.WriteShape(w, "outputShape", n.ActualShape); JsonText.WriteShape(w, "expectedOutputShape", n.ExpectedShape); }
             if (n?.FirstDivergent is { } d1) w.WriteString("firstDivergentLayer", d1.Path); else w.WriteNull("firstDivergentLayer");

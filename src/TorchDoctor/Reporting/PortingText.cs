@@ -92,6 +92,9 @@ public static class PortingText
             sb.AppendLine($"Parameters: {file} ({c.Format}, {c.CheckpointCount} tensors) vs the model's state_dict ({c.ModelCount}): " +
                 $"{c.MissingKeys.Count} missing, {c.UnexpectedKeys.Count} unexpected, {c.ShapeMismatches.Count} of another shape.");
         if (c.ReaderNote is not null) sb.AppendLine("  Note: " + c.ReaderNote + ".");
+        if (c.NonFinite.Count > 0)
+            sb.AppendLine($"  Non-finite weights: {c.NonFinite.Count} tensor(s) of the checkpoint hold NaN/Inf: " +
+                string.Join(", ", c.NonFinite.Take(12).Select(kv => $"{kv.Key} ({kv.Value:N0})")) + (c.NonFinite.Count > 12 ? ", ..." : "") + ".");
         void List(string title, IReadOnlyList<string> keys)
         {
             if (keys.Count == 0) return;
@@ -130,6 +133,8 @@ public static class PortingText
         var input = string.Join(", ", c.InputShapes.Select(StateDictComparison.Shape));
         if (!c.ExpectedShape.SequenceEqual(c.ActualShape))
             sb.AppendLine($"Numbers ({file}, input {input}): the output shape differs: PyTorch {StateDictComparison.Shape(c.ExpectedShape)}, the port {StateDictComparison.Shape(c.ActualShape)}.");
+        else if (c.NonFiniteText() is { } nf)
+            sb.AppendLine($"Numbers ({file}, input {input}, eval mode): the outputs differ: {nf}");
         else
             sb.AppendLine($"Numbers ({file}, input {input}, eval mode): max abs error {NumericComparison.Num(c.MaxAbsError)}, max rel error {NumericComparison.Num(c.MaxRelError)} " +
                 $"(tolerance {NumericComparison.Num(c.Tolerance)}): {(c.Matches ? "the outputs match" : "the outputs differ")}.");

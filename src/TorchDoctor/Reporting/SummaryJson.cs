@@ -100,19 +100,27 @@ public static class SummaryJson
         foreach (var f in findings)
         {
             w.WriteStartObject();
-            w.WriteString("code", f.Code);
-            w.WriteString("slug", f.Slug);
-            w.WriteString("severity", f.Severity.ToString().ToLowerInvariant());
-            if (f.Module is null) w.WriteNull("module"); else w.WriteString("module", f.Module);
-            if (f.Step is null) w.WriteNull("step"); else w.WriteNumber("step", f.Step.Value);
-            w.WriteString("message", f.Message);
-            w.WriteStartObject("evidence");
-            foreach (var (k, v) in f.Evidence) JsonText.WriteEvidence(w, k, v);
-            w.WriteEndObject();
-            w.WriteString("advice", f.Advice);
+            WriteFindingFields(w, f);
             w.WriteEndObject();
         }
         w.WriteEndArray();
+    }
+
+    /// <summary>Writes the fields of one finding (code, slug, severity, module, step, message, evidence, advice) into the open object.</summary>
+    public static void WriteFindingFields(Utf8JsonWriter w, Finding f)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(f);
+        w.WriteString("code", f.Code);
+        w.WriteString("slug", f.Slug);
+        w.WriteString("severity", f.Severity.ToString().ToLowerInvariant());
+        if (f.Module is null) w.WriteNull("module"); else w.WriteString("module", f.Module);
+        if (f.Step is null) w.WriteNull("step"); else w.WriteNumber("step", f.Step.Value);
+        w.WriteString("message", f.Message);
+        w.WriteStartObject("evidence");
+        foreach (var (k, v) in f.Evidence) JsonText.WriteEvidence(w, k, v);
+        w.WriteEndObject();
+        w.WriteString("advice", f.Advice);
     }
 
     private static void WriteShapes(Utf8JsonWriter w, string name, IEnumerable<long[]> shapes)

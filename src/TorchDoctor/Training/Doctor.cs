@@ -17,11 +17,18 @@ namespace TorchDoctor.Training;
 public sealed record DoctorOptions
 {
     /// <summary>
-    /// Full probes (activation and gradient statistics, update ratios) run every this many steps. Default 100:
-    /// about 1% overhead on the small demo CNN, much less on larger models (measured in docs/overhead.md).
-    /// Findings that need persistence appear after 3 sampled steps. Set 1 to monitor every step.
+    /// Full probes (activation and gradient statistics, update ratios) run every this many steps in a healthy steady
+    /// state. Default 100: within the noise of an unmonitored run on the small demo CNN, much less on larger models
+    /// (measured in docs/overhead.md). Set 1 to monitor every step.
     /// </summary>
     public int SampleInterval { get; init; } = 100;
+    /// <summary>
+    /// When the full probes run before and around the steady state: every step at the start, then backing off to
+    /// <see cref="SampleInterval"/>, and every step again for a while after a loss spike, a gradient-norm jump or a
+    /// candidate finding (<see cref="SamplingSchedule"/>), so findings that need 3 sampled steps appear within the first
+    /// steps. Null: a fixed interval (steps 0, <see cref="SampleInterval"/>, 2×<see cref="SampleInterval"/>, …).
+    /// </summary>
+    public SamplingScheduleOptions? Schedule { get; init; } = new();
     /// <summary>
     /// Which probes are on. Default: <see cref="ProbeKinds.Default"/> (all sampled probes; the every-step NaN/Inf watch turns
     /// itself on at the first non-finite loss). Use <see cref="ProbeKinds.All"/> when hunting a NaN from the first step.
@@ -29,6 +36,8 @@ public sealed record DoctorOptions
     public ProbeKinds Probes { get; init; } = ProbeKinds.Default;
     /// <summary>Detector thresholds.</summary>
     public DetectorThresholds Thresholds { get; init; } = new();
+    /// <summary>Thresholds of the curve rules (overfitting, convergence, learning rate), run at <see cref="Doctor.EndEpoch(double, double?, double?, double?, IReadOnlyDictionary{string, double}?)"/> and on step losses.</summary>
+    public CurveThresholds CurveThresholds { get; init; } = new();
     /// <summary>Finding codes or slugs never to report (e.g. <c>TD2010</c> or <c>update-ratio-low</c>).</summary>
     public IReadOnlySet<string> Suppress { get; init; } = new HashSet<string>();
     /// <summary>History window, in sampled steps (losses keep 10× as many). Default 20.</summary>
@@ -42,9 +51,10 @@ public sealed record DoctorOptions
     /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
     public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
     /// <summary>
-    /// Live outputs: each receives every finding and observation as it happens (after the built-in
-    /// <see cref="Doctor.FindingRaised"/> event). A sink that throws never breaks training or the other sinks.
-    /// Register one with <c>options with { Sinks = [mySink] }</c> or <see cref="Doctor.AddSink"/>.
+    /// Live outputs (<see cref="IDoctorSink"/>): each receives every finding and observation as it happens; a sink that throws
+    /// never breaks training or the other sinks. Run recorders (<see cref="IRunSink"/>) such as <c>RunSinks.ForDirectory("runs/exp1")</c>
+    /// (a JSONL run log and TensorBoard event files) also get the run's start, steps with learning rate, memory and
+    /// histograms, scalars and phases. Disposing the doctor disposes them. More: <see cref="Doctor.AddSink"/>.
     /// </summary>
     public IReadOnlyList<IDoctorSink> Sinks { get; init; } = [];
     /// <summary>
@@ -52,6 +62,8 @@ public sealed record DoctorOptions
     /// loop. Register one with <c>options with { Monitors = [myMonitor] }</c>.
     /// </summary>
     public IReadOnlyList<ITrainingMonitor> Monitors { get; init; } = [];
+    /// <summary>What the recording adds (histograms, run name).</summary>
+    public RunRecorderOptions Recording { get; init; } = new();
 }
 
 /// <summary>Thrown by <see cref="Doctor.Backward"/> when anomaly mode caught a NaN-producing backward function.</summary>
@@ -89,6 +101,7 @@ public sealed class Doctor : IDisposable
     private readonly ModuleTree _tree;
     private readonly IReadOnlyList<MonitoredParameter> _params;
     private readonly ForwardProbeMonitor _forward;
+    private readonly UpdateMonitor? _updates;
     private readonly List<ITrainingMonitor> _monitors;
     private readonly SafeAggregateSink _sinks;
     private readonly List<Finding> _findings = [];
@@ -97,30 +110,71 @@ public sealed class Doctor : IDisposable
     private StepContext? _step;
     private bool _sampled;
     private bool _inStep;
-    private int _epoch;
     private bool _anomalyArmed;
     private AnomalyMode? _anomaly;
     private bool _anomalyOn => _anomaly is not null;
     private bool _disposed;
     private Finding? _pendingBackward;
+    private readonly RunRecorder? _recorder;
+    private readonly SamplingSchedule? _schedule;
+    private readonly ConvergenceMonitor _convergence;
+    private int _epoch;
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
         _options = options;
         _detectors = options.Detectors ?? TrainingDetectors.All;
         _tree = ModuleTree.Build(model);
+        _schedule = options.Schedule is null ? null : new SamplingSchedule(options.SampleInterval, options.Schedule);
         History = new TrainingHistory(options.Window);
-        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => new MonitoredParameter(n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, n.Path, p.Parameter)))
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => new MonitoredParameter(n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, n.DisplayPath, p.Parameter)))
             .GroupBy(p => ParamKeys.Identity(p.Parameter)).Select(g => g.First()).ToList();
         _sinks = new SafeAggregateSink([new EventSink(this), .. options.Sinks]);
         // Today's probes are the first monitors; added monitors run after them at every moment.
         _forward = new ForwardProbeMonitor(options.Probes, options.Thresholds.SaturationLimit);
         _monitors = [_forward, new ParameterMonitor(options.Probes)];
-        if ((options.Probes & ProbeKinds.Updates) != 0) _monitors.Add(new UpdateMonitor());
+        if ((options.Probes & ProbeKinds.Updates) != 0) _monitors.Add(_updates = new UpdateMonitor());
         _monitors.AddRange(options.Monitors);
         var host = new MonitorHost(model, _tree, _params);
         foreach (var m in _monitors) m.Attach(host);
+        _convergence = new ConvergenceMonitor(model, _tree, optimizer, options.CurveThresholds, options.Window, Raise);
+        // The run recording starts before the static checks, so its log opens with the run and then their findings.
+        if (options.Sinks.OfType<IRunSink>().Any())
+            _recorder = new RunRecorder(this, model, optimizer, o => _sinks.Emit(new ObservationEvent(o)), options.Recording, options.SampleInterval);
         StaticChecks(optimizer);
+        _recorder?.Started();
+    }
+
+    /// <summary>Adds a live output (see <see cref="DoctorOptions.Sinks"/>); it sees events from now on.</summary>
+    public void AddSink(IDoctorSink sink)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _sinks.Add(sink);
+    }
+
+    /// <summary>What sinks (and <see cref="FindingRaised"/> handlers) threw; they were isolated and the run went on.</summary>
+    public IReadOnlyList<SinkError> SinkErrors => _sinks.Errors;
+
+    /// <summary>The epochs ended so far (<see cref="EndEpoch(EpochRecord)"/>).</summary>
+    public int Epoch => _epoch;
+
+    private bool NonFiniteWatch => (_forward.Kinds & ProbeKinds.NonFinite) != 0;
+
+    /// <summary>
+    /// Records a scalar the loop computed (validation loss, accuracy, an epoch metric) at the current step, for the sinks
+    /// (<see cref="DoctorOptions.Sinks"/>). Common tags: <c>val/loss</c>, <c>val/accuracy</c>, <c>train/accuracy</c>.
+    /// </summary>
+    public void LogScalar(string tag, double value, long? step = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tag);
+        _recorder?.OnScalar(tag, step ?? Math.Max(0, Step), value);
+    }
+
+    /// <summary>Marks the start of a phase (e.g. <c>validate</c>, <c>train</c>) in the run log.</summary>
+    public void BeginPhase(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _recorder?.OnPhase(name, Math.Max(0, Step));
     }
 
     /// <summary>Attaches probes to every module of <paramref name="model"/>. Pass the optimizer to check that it holds every trainable parameter.</summary>
@@ -135,36 +189,35 @@ public sealed class Doctor : IDisposable
 
     /// <summary>The step now running (or last run); 0 for the first step.</summary>
     public long Step { get; private set; } = -1;
-    /// <summary>The epochs ended so far (<see cref="EndEpoch"/>).</summary>
-    public int Epoch => _epoch;
     /// <summary>True when the current step runs the full probes.</summary>
     public bool IsSampled => _sampled;
+    /// <summary>The sampling schedule in force (null with a fixed interval, <see cref="DoctorOptions.Schedule"/> = null).</summary>
+    public SamplingSchedule? Schedule => _schedule;
     /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
     /// <summary>How many steps raised the same (code, module) as <paramref name="f"/>.</summary>
     public int Occurrences(Finding f) => _counts.GetValueOrDefault(OncePerRun.Contains(f.Code) ? (f.Code, null) : (f.Code, f.Module));
-    /// <summary>Raised for each new (code, module). A handler that throws does not break training (see <see cref="SinkErrors"/>).</summary>
-    public event EventHandler<Finding>? FindingRaised;
+    /// <summary>
+    /// Raised for each new (code, module). A handler added after <see cref="Attach"/> first receives the findings raised
+    /// so far (those of Attach's static checks, such as parameters missing from the optimizer), in order, then the new ones.
+    /// </summary>
+    public event EventHandler<Finding>? FindingRaised
+    {
+        add
+        {
+            if (value is null) return;
+            _findingRaised += value;
+            foreach (var f in _findings.ToList()) value(this, f);
+        }
+        remove => _findingRaised -= value;
+    }
+    private EventHandler<Finding>? _findingRaised;
     /// <summary>Bounded histories of what the probes saw.</summary>
     public TrainingHistory History { get; }
     /// <summary>The first step whose loss was NaN/Inf, or null. From then on only the first non-finite origin is reported.</summary>
     public long? DivergedAt { get; private set; }
     /// <summary>The last completed step's observations.</summary>
     public StepObservations? LastStep { get; private set; }
-    /// <summary>What sinks (and <see cref="FindingRaised"/> handlers) threw; they were isolated and the run went on.</summary>
-    public IReadOnlyList<SinkError> SinkErrors => _sinks.Errors;
-
-    /// <summary>Adds a live output (see <see cref="DoctorOptions.Sinks"/>); it sees events from now on.</summary>
-    public void AddSink(IDoctorSink sink)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        _sinks.Add(sink);
-    }
-
-    /// <summary>The sampling decision: full probes run at this step.</summary>
-    private bool IsSampledStep(long step) => step % _options.SampleInterval == 0;
-
-    private bool NonFiniteWatch => (_forward.Kinds & ProbeKinds.NonFinite) != 0;
 
     /// <summary>Starts a step: call before the forward pass.</summary>
     public void BeginStep()
@@ -173,9 +226,11 @@ public sealed class Doctor : IDisposable
         if (_inStep) EndStep();
         Step++;
         _inStep = true;
-        _sampled = IsSampledStep(Step);
+        // The sampling decision is the doctor's: the schedule, or a fixed interval.
+        _sampled = _schedule?.IsSampled(Step) ?? Step % _options.SampleInterval == 0;
         _step = new StepContext(Step, _sampled, NonFiniteWatch, o => _sinks.Emit(new ObservationEvent(o)));
         foreach (var m in _monitors) m.OnBeginStep(_step);
+        _convergence.BeginStep(Step);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
     }
@@ -187,7 +242,13 @@ public sealed class Doctor : IDisposable
     public void AfterBackward(Tensor? loss = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_inStep) BeginStep();
+        if (!_inStep)
+        {
+            _convergence.ImplicitStep();
+            BeginStep();
+        }
+        if (loss is not null && !loss.IsInvalid && loss.numel() == 0)
+            throw new ArgumentException($"The loss tensor is empty (shape [{string.Join(", ", loss.shape)}]): there is no loss to record. An empty batch? Check the loader and the loss's reduction.", nameof(loss));
         var step = _step!;
         if (loss is not null && !loss.IsInvalid)
             step.Loss = loss.numel() != 1 ? TensorStats.Sum(loss)
@@ -203,6 +264,9 @@ public sealed class Doctor : IDisposable
         {
             step.LossTensor = null;
         }
+        if (step.GlobalGradNorm is { } norm && _sampled) _schedule?.ObserveGradNorm(Step, norm);
+        if (step.Loss is { } seen) _schedule?.ObserveLoss(Step, seen);
+        _convergence.AfterBackward(Step);
     }
 
     /// <summary>
@@ -244,6 +308,7 @@ public sealed class Doctor : IDisposable
         var acts = ctx.Activations;
         var grads = ctx.ActivationGradients;
         var paramObs = ctx.Parameters;
+        var updates = ctx.Updates;
         var step = new StepObservations
         {
             Step = Step,
@@ -252,7 +317,7 @@ public sealed class Doctor : IDisposable
             Activations = acts,
             ActivationGradients = grads,
             Parameters = paramObs,
-            Updates = ctx.Updates,
+            Updates = updates,
             ModulesThatRan = ctx.ModulesEntered.Keys.ToHashSet(),
             GlobalGradNorm = ctx.GlobalGradNorm,
             Extra = [.. ctx.Extra],
@@ -287,6 +352,9 @@ public sealed class Doctor : IDisposable
             if (backward is null) Raise(_pendingBackward);
             _pendingBackward = null;
         }
+        // One cause, one finding: a NaN loss after an origin or an explosion is their consequence, not a second cause.
+        if (found.Any(f => f.Code is "TD2002" or "TD2005" or "TD2006"))
+            found.RemoveAll(f => f.Code == TrainingCodes.NonFiniteLoss.Code);
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
@@ -297,25 +365,83 @@ public sealed class Doctor : IDisposable
             }
             Raise(f);
         }
+        if (_schedule is not null && step.Sampled && DivergedAt is null) SuspectCandidates(step);
+        _convergence.EndStep(Step, ctx.Loss, updates, HasCode);
+        // The weight-copy buffers are reused while every step is sampled, and freed otherwise.
+        if (!(_schedule?.IsDense(Step + 1) ?? _options.SampleInterval == 1)) _updates?.Release();
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !watchGradients)
             _anomalyArmed = true;
+        _recorder?.OnStep(step);
     }
 
     /// <summary>
-    /// Ends an epoch: call after the epoch's last step (and its evaluation). Ends the open step, then gives the
-    /// monitors and sinks an <see cref="EpochObservation"/> with <paramref name="metrics"/> (e.g. validation loss).
+    /// A candidate finding: a rule that holds at this sampled step but needs more sampled steps to persist, for a
+    /// (code, module) not reported yet. The schedule then samples the next steps, so persistence is decided within a few
+    /// steps instead of a few intervals.
     /// </summary>
-    public void EndEpoch(IReadOnlyDictionary<string, double>? metrics = null)
+    private void SuspectCandidates(StepObservations step)
+    {
+        if (_options.Thresholds.Persistence <= 1) return;
+        var loose = _options.Thresholds with { Persistence = 1 };
+        foreach (var d in _detectors)
+        {
+            if (d.RunsAfterDivergence) continue;
+            foreach (var c in d.Detect(step, History, loose))
+            {
+                var key = OncePerRun.Contains(c.Code) ? (c.Code, (string?)null) : (c.Code, c.Module);
+                if (_counts.ContainsKey(key) || _options.Suppress.Contains(c.Code) || _options.Suppress.Contains(c.Slug)) continue;
+                _schedule!.Suspect(Step, $"candidate {c.Slug}{(c.Module is null ? "" : " at " + c.Module)}");
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the doctor what you measured at the end of an epoch (or of any evaluation): the training loss and, when
+    /// measured, the validation loss and accuracies (in [0, 1]) or any named metric. The learning rate is read from the
+    /// optimizer. Runs the curve rules (overfitting, slow convergence, plateau, oscillation, LR) over the bounded history.
+    /// </summary>
+    public void EndEpoch(double trainLoss, double? valLoss = null, double? trainAccuracy = null, double? valAccuracy = null,
+        IReadOnlyDictionary<string, double>? metrics = null)
+        => EndEpoch(new EpochRecord
+        {
+            Epoch = _epoch, TrainLoss = trainLoss, ValLoss = valLoss, TrainAccuracy = trainAccuracy, ValAccuracy = valAccuracy,
+            Metrics = metrics ?? new Dictionary<string, double>(),
+        });
+
+    /// <summary>Hands the doctor an epoch record (see the other overload); <see cref="EpochRecord.Epoch"/> numbers it.</summary>
+    public void EndEpoch(EpochRecord record)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(record);
         if (_inStep) EndStep();
-        var epoch = new EpochObservation(Step, _epoch++, metrics ?? new Dictionary<string, double>());
+        _convergence.EndEpoch(record, HasCode);
+        _epoch = record.Epoch + 1;
+        var epoch = new EpochObservation(Math.Max(Step, 0), record);
         var ctx = new EpochContext(epoch, o => _sinks.Emit(new ObservationEvent(o)));
         foreach (var m in _monitors) m.OnEndEpoch(ctx);
         _sinks.Emit(new ObservationEvent(epoch));
     }
+
+    /// <summary>
+    /// Computes the loss exactly as <c>functional.cross_entropy(output, target)</c> (or the function <paramref name="kind"/>
+    /// names) would, bit-identical, after checking the call: probabilities from a softmax/sigmoid into a loss that expects
+    /// logits (named at that module), a target that broadcasts against the output, a label dtype wrong for the loss. It
+    /// also tells the curve rules the loss kind and the number of classes (initial loss vs ln C).
+    /// </summary>
+    public Tensor Loss(Tensor output, Tensor target, LossKind kind)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _convergence.Loss(output, target, kind, Math.Max(Step, 0));
+    }
+
+    /// <summary>The run's curves so far (epoch records, recent step losses with learning rates): the input of <see cref="CurveDetectors"/>.</summary>
+    public TrainingCurve Curve => _convergence.Curve;
+
+    /// <summary>Set by <see cref="GradientAccumulator"/> while a group is in progress: carried gradients are then intended.</summary>
+    internal bool Accumulating { get => _convergence.Accumulating; set => _convergence.Accumulating = value; }
 
     private void DisarmAnomaly()
     {
@@ -347,6 +473,32 @@ public sealed class Doctor : IDisposable
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
 
+    /// <summary>
+    /// Findings that follow from a cause already reported in this run, so they are not a second cause with advice of their own:
+    /// a NaN loss after a NaN/Inf origin or exploding gradients; a frozen parameter that is missing from the optimizer; update
+    /// ratios (whose advice is a learning-rate change) once the gradient flow itself is broken (vanishing, exploding, dead units),
+    /// since the ratio then measures the broken gradient, not the learning rate.
+    /// </summary>
+    private bool IsConsequence(Finding f)
+    {
+        if (f.Code == TrainingCodes.NonFiniteLoss.Code)
+            return HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.NonFiniteForward.Code) || HasCode(TrainingCodes.NonFiniteBackward.Code);
+        if (f.Code == TrainingCodes.NonFiniteForward.Code && f.Evidence.TryGetValue("likely operation", out var op) &&
+            op.Text.StartsWith("overflow: its input", StringComparison.Ordinal))
+            return HasCode(TrainingCodes.ExplodingGradients.Code);
+        // Gradient-flow findings about parameters the optimizer never updates describe a layer that cannot learn at all.
+        if (f.Code is "TD2001" or "TD2002" && f.Module is not null &&
+            _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) &&
+                               ps.Text.Split(", ").Any(p => p.StartsWith(f.Module + ".", StringComparison.Ordinal) && !p[(f.Module.Length + 1)..].Contains('.'))))
+            return true;
+        if (f.Code == TrainingCodes.FrozenParameter.Code)
+            return f.Evidence.TryGetValue("parameter", out var name) &&
+                   _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) && ps.Text.Split(", ").Contains(name.Text));
+        if (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == TrainingCodes.UpdateRatioHigh.Code)
+            return HasCode(TrainingCodes.VanishingGradients.Code) || HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.DeadRelu.Code);
+        return false;
+    }
+
     private static readonly HashSet<string> OncePerRun =
         [TrainingCodes.NonFiniteForward.Code, TrainingCodes.NonFiniteBackward.Code, TrainingCodes.NonFiniteLoss.Code, TrainingCodes.AnomalyTrace.Code];
 
@@ -355,6 +507,7 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
+        if (IsConsequence(f) || ConvergenceMonitor.IsConsequence(f, HasCode)) return;   // one cause, one finding
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
@@ -368,17 +521,20 @@ public sealed class Doctor : IDisposable
     {
         public void Emit(DoctorEvent e)
         {
-            if (e is FindingEvent f) doctor.FindingRaised?.Invoke(doctor, f.Finding);
+            if (e is FindingEvent f) doctor._findingRaised?.Invoke(doctor, f.Finding);
         }
     }
+
 
     /// <summary>Removes every hook and frees the weight copies.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _convergence.Dispose();
         foreach (var m in _monitors.OfType<IDisposable>()) m.Dispose();
         DisarmAnomaly();
+        _recorder?.Dispose();
         _sinks.Dispose();
     }
 }

@@ -66,6 +66,9 @@ public sealed class GradientClipper
 
     /// <summary>One line: how often it clipped and the norm distribution.</summary>
     public override string ToString()
-        => $"clipped {Clipped} of {Steps} steps ({ClippedFraction:P0}) at max_norm {MaxNorm:G3}; pre-clip norm p50 {Quantile(0.5):G3}, p90 {Quantile(0.9):G3}, max {Quantile(1):G3}" +
-           (NonFinite > 0 ? $"; {NonFinite} non-finite" : "") + $"; suggested max_norm {SuggestedMaxNorm:G3}";
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        return string.Create(c, $"clipped {Clipped} of {Steps} steps ({ClippedFraction:P0}) at max_norm {MaxNorm:G3}; pre-clip norm p50 {Quantile(0.5):G3}, p90 {Quantile(0.9):G3}, max {Quantile(1):G3}")
+            + (NonFinite > 0 ? string.Create(c, $"; {NonFinite} non-finite") : "") + string.Create(c, $"; suggested max_norm {SuggestedMaxNorm:G3}");
+    }
 }

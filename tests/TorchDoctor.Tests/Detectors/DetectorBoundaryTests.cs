@@ -65,14 +65,36 @@ public class DetectorBoundaryTests
     [Fact]
     public void Exploding_global_norm_growth_boundary()
     {
-        static IEnumerable<StepObservations> Stream(double jump) =>
-            GradientProfile(5, 1, 1, 1).Concat(GradientProfile(1, jump, jump, jump).Select(s => new StepObservations
+        // The jump must last Persistence (3) sampled steps, each above 10× the median of the norms before them.
+        static IEnumerable<StepObservations> Stream(double jump, int jumps = 3) =>
+            GradientProfile(5, 1, 1, 1).Concat(Enumerable.Range(0, jumps).Select(i => new StepObservations
             {
-                Step = 100, Sampled = true, Loss = 1, Parameters = s.Parameters, GlobalGradNorm = jump * Math.Sqrt(3),
+                Step = 100 + i * 10, Sampled = true, Loss = 1,
+                Parameters = [Weight(100 + i * 10, "l0", 0, jump), Weight(100 + i * 10, "l1", 1, jump), Weight(100 + i * 10, "l2", 2, jump)],
+                GlobalGradNorm = jump * Math.Sqrt(3),
             }));
         var hit = Assert.Single(Run(Flow, Stream(10.5)), x => x.Code == "TD2002");
+        Assert.Equal(ModuleNames.Root, hit.Module);   // the global norm is the model's: the largest layer is evidence
         Assert.Contains("max_norm: 1.7", hit.Advice);   // near the calmest measured norm (√3)
         Assert.DoesNotContain(Run(Flow, Stream(9.5)), x => x.Code == "TD2002");
+        Assert.DoesNotContain(Run(Flow, Stream(10.5, jumps: 2)), x => x.Code == "TD2002");
+    }
+
+    [Fact]
+    public void A_single_jump_at_tiny_norms_is_not_an_explosion()
+    {
+        // Issue 9's trial: a confident binary classifier, global norm 0.41 against a median of 0.037, once.
+        var calm = Enumerable.Range(0, 10).Select(i => new StepObservations
+        {
+            Step = i * 10, Sampled = true, Loss = 0.05,
+            Parameters = [Weight(i * 10, "fc1", 0, 0.03), Weight(i * 10, "fc2", 1, 0.02)], GlobalGradNorm = 0.037,
+        });
+        var jump = new StepObservations
+        {
+            Step = 100, Sampled = true, Loss = 0.3,
+            Parameters = [Weight(100, "fc1", 0, 0.3), Weight(100, "fc2", 1, 0.28)], GlobalGradNorm = 0.41,
+        };
+        Assert.Empty(Run(Flow, calm.Append(jump)));
     }
 
     private static IEnumerable<StepObservations> Acts(int n, Func<long, ActivationObservation> make)
@@ -89,12 +111,34 @@ public class DetectorBoundaryTests
         Assert.Empty(Run(d, Acts(2, s => Act(s, "block.relu", "ReLU", 0, zeroFraction: 0.95))));
     }
 
+    private static IEnumerable<StepObservations> HiddenGate(int n, double saturated)
+        => Enumerable.Range(0, n).Select(i => new StepObservations
+        {
+            Step = i * 10, Sampled = true,
+            Activations = [Act(i * 10, "gate", "Sigmoid", 0, saturated: saturated), Act(i * 10, "head", "Linear", 1), Act(i * 10, ModuleNames.Root, "Net", 2)],
+        });
+
     [Fact]
     public void Saturation_boundary()
     {
         var d = new ActivationDetector();
-        Assert.Equal("TD2004", Assert.Single(Run(d, Acts(3, s => Act(s, "gate", "Sigmoid", 0, saturated: 0.51)))).Code);
-        Assert.Empty(Run(d, Acts(3, s => Act(s, "gate", "Sigmoid", 0, saturated: 0.50))));
+        Assert.Equal("TD2004", Assert.Single(Run(d, HiddenGate(3, 0.51))).Code);
+        Assert.Empty(Run(d, HiddenGate(3, 0.50)));
+    }
+
+    [Fact]
+    public void The_models_output_sigmoid_may_saturate()
+    {
+        // A confident binary classifier's output sigmoid (nothing but its containers finishes after it) is not a finding.
+        var d = new ActivationDetector();
+        var steps = Enumerable.Range(0, 3).Select(i => new StepObservations
+        {
+            Step = i * 10, Sampled = true,
+            Activations = [Act(i * 10, "fc", "Linear", 0), Act(i * 10, "head.sigmoid", "Sigmoid", 1, saturated: 0.9), Act(i * 10, "head", "Sequential", 2), Act(i * 10, ModuleNames.Root, "Net", 3)],
+        });
+        Assert.Empty(Run(d, steps));
+        Assert.True(ActivationDetector.IsModelOutput(steps.First().Activations, "head.sigmoid"));
+        Assert.False(ActivationDetector.IsModelOutput(steps.First().Activations, "fc"));
     }
 
     [Fact]
@@ -168,13 +212,14 @@ public class DetectorBoundaryTests
         Assert.Empty(Run(new NonFiniteDetector(), [new StepObservations { Step = 4, Sampled = true, Loss = 0.5, ActivationGradients = [new(4, "fc", 0, 1, 0)] }]));
     }
 
-    private static IEnumerable<StepObservations> Updates(int n, double ratio, long start = 100, bool grad = true, double gradNorm = 1)
-        => Enumerable.Range(0, n).Select(i => new StepObservations
+    /// <summary>20 unsampled steps of a flat loss, then <paramref name="n"/> sampled steps with this update ratio (loss still flat: stalled).</summary>
+    private static IEnumerable<StepObservations> Updates(int n, double ratio, long start = 100, bool grad = true, double gradNorm = 1, double finalLoss = 1.0)
+        => Enumerable.Range(0, 20).Select(i => new StepObservations { Step = start - 20 + i, Loss = 1.0 }).Concat(Enumerable.Range(0, n).Select(i => new StepObservations
         {
-            Step = start + i * 10, Sampled = true,
+            Step = start + i * 10, Sampled = true, Loss = finalLoss,
             Parameters = [Weight(start + i * 10, "fc", 0, gradNorm, hasGrad: grad)],
             Updates = [new UpdateObservation(start + i * 10, "fc.weight", "fc", 2, ratio * 2, 2, true, grad, gradNorm)],
-        });
+        }));
 
     [Fact]
     public void Update_ratio_boundaries()
@@ -182,8 +227,12 @@ public class DetectorBoundaryTests
         var d = new ParameterDetector();
         Assert.Equal("TD2009", Assert.Single(Run(d, Updates(3, 0.051))).Code);
         Assert.Empty(Run(d, Updates(3, 0.049)));
-        Assert.Equal("TD2010", Assert.Single(Run(d, Updates(3, 0.99e-5))).Code);
+        var low = Assert.Single(Run(d, Updates(3, 0.99e-5)));
+        Assert.Equal("TD2010", low.Code);
+        Assert.Contains("9.9e-6", low.Message);   // the number printed is the number tested
         Assert.Empty(Run(d, Updates(3, 1.01e-5)));
+        // A loss that keeps falling (or a converged run) means the layer learns: raising the LR would be wrong.
+        Assert.Empty(Run(d, Updates(3, 0.99e-5, finalLoss: 0.2)));
         // Warm-up: the first 100 steps are not judged.
         Assert.Empty(Run(d, Updates(3, 0.5, start: 0)));
     }

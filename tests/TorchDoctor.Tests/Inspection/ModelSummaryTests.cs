@@ -228,7 +228,7 @@ public class ModelSummaryTests
         var bytes = File.ReadAllBytes(Fixtures.Path("tiny_cnn.pt"));
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
         var e3 = Assert.Throws<ModelFileException>(() => TorchScriptLoader.Load(truncated));
-        Assert.Contains("could not load it as TorchScript", e3.Message);
+        Assert.Contains("truncated", e3.Message);
     }
 
     [Fact]

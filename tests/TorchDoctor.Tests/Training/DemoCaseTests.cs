@@ -8,7 +8,7 @@ namespace TorchDoctor.Tests.Training;
 public class DemoCaseTests
 {
     [Theory]
-    [InlineData("exploding-gradients", "TD2002", "fc4")]
+    [InlineData("exploding-gradients", "TD2002", "(root)")]
     [InlineData("vanishing-gradients", "TD2001", "fc1")]
     [InlineData("dead-relu", "TD2003", "relu2")]
     [InlineData("nan-origin", "TD2005", "features.log")]
@@ -16,6 +16,9 @@ public class DemoCaseTests
     {
         var r = DemoCatalog.Find(name)!.Run(new DemoOptions());
         Assert.Contains(r.Findings, f => f.Code == code && f.Module == module);
+        // One cause, one finding: no consequence (NaN loss, overflow origin) beside it, and never a blank module.
+        Assert.All(r.Findings.Where(f => f.Severity >= Severity.Warning), f => Assert.Equal(code, f.Code));
+        Assert.All(r.Findings, f => Assert.NotEqual("", f.Module));
         Assert.NotNull(r.After);
         Assert.DoesNotContain(r.After!.Findings, f => f.Code == code);
         Assert.DoesNotContain(r.After.Findings, f => f.Severity >= Severity.Warning);

@@ -129,6 +129,22 @@ public class DoctorTests
     }
 
     [Fact]
+    public void A_handler_added_after_attach_sees_the_findings_raised_inside_attach()
+    {
+        using var model = new EncoderHead();
+        var opt = optim.SGD(model.encoder.parameters(), 0.1);
+        using var doctor = Doctor.Attach(model, opt);
+        var seen = new List<Finding>();
+        doctor.FindingRaised += (_, f) => seen.Add(f);
+        Assert.Equal(TrainingCodes.NotInOptimizer.Code, Assert.Single(seen).Code);   // replayed on subscription
+        var second = new List<Finding>();
+        EventHandler<Finding> handler = (_, f) => second.Add(f);
+        doctor.FindingRaised += handler;
+        doctor.FindingRaised -= handler;
+        Assert.Single(second);   // replayed once; removing it works
+    }
+
+    [Fact]
     public void Hook_bypass_is_reported_at_training_time()
     {
         using var model = new BypassNet();
@@ -175,7 +191,7 @@ public class DoctorTests
         torch.manual_seed(0);
         using var model = new WhereSqrt();
         var opt = optim.SGD(model.parameters(), 0.01);
-        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000, Anomaly = true });
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000, Schedule = null, Anomaly = true });
         using var x = torch.rand(8, 4);
         NonFiniteGradientException? caught = null;
         for (int i = 0; i < 5; i++)
@@ -226,7 +242,7 @@ public class NonFiniteEscalationTests
         torch.manual_seed(0);
         using var model = Sequential(("fc", Linear(8, 8)), ("relu", ReLU()), ("log", new LogFeatures(0)), ("head", Linear(8, 2)));
         var opt = optim.SGD(model.parameters(), 0.01);
-        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000 });
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = 1000, Schedule = null });
         doctor.BeginStep();   // step 0 (sampled) without data: the NaN steps below are unsampled
         doctor.EndStep();
         using var x = torch.rand(16, 8);

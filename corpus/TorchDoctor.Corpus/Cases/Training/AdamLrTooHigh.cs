@@ -1,0 +1,58 @@
+using TorchDoctor.Findings;
+using TorchDoctor.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace TorchDoctor.Corpus.Cases.Training;
+
+/// <summary>Adam at lr 0.1 on a ReLU MLP: the first update pushes most hidden units below zero for good.</summary>
+public sealed class AdamLrTooHigh : CorpusCase
+{
+    public override CaseInfo Info => new()
+    {
+        Id = "adam-lr-too-high",
+        Title = "Adam with lr=0.1 (copied from an SGD recipe) on a ReLU MLP: hidden ReLUs die in the first steps",
+        Source = "UMLAUT: 'learning rate too high for Adam (> 0.01)'; DeepDiagnosis: dying ReLU; issue 9 trial (dead-relu vs update-ratio-low advice)",
+        Expected = new("TD2003", "relu1"),
+        Fix = "Adam lr 1e-3",
+        Steps = 300,
+    };
+
+    private sealed class Net : Module<Tensor, Tensor>
+    {
+        private readonly Linear fc1, fc2, fc3;
+        private readonly ReLU relu1 = ReLU(), relu2 = ReLU();
+
+        public Net() : base(nameof(Net))
+        {
+            fc1 = Linear(20, 128);
+            fc2 = Linear(128, 64);
+            fc3 = Linear(64, 5);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => fc3.call(relu2.call(fc2.call(relu1.call(fc1.call(x)))));
+    }
+
+    public override IReadOnlyList<Finding> Run(CaseContext ctx)
+    {
+        using var data = CorpusData.Blobs(2048, 20, 5, ctx.Seed);
+        var model = new Net();
+        var optimizer = optim.Adam(model.parameters(), lr: ctx.Fixed ? 1e-3 : 0.1);
+        using var doctor = Doctor.Attach(model, optimizer, ctx.Options);
+        foreach (var (x, y) in data.Batches(64, ctx.Steps, ctx.Seed))
+        {
+            using var scope = NewDisposeScope();
+            doctor.BeginStep();
+            optimizer.zero_grad();
+            var loss = functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            doctor.AfterBackward(loss);
+            optimizer.step();
+            doctor.EndStep();
+        }
+        return doctor.Findings;
+    }
+}

@@ -1,0 +1,43 @@
+using TorchDoctor.Observations;
+
+namespace TorchDoctor.Logs;
+
+/// <summary>
+/// The scalar tags TorchDoctor writes (TensorBoard and the run log alike), so both read back the same way.
+/// </summary>
+public static class RunTags
+{
+    /// <summary>Training loss at every step.</summary>
+    public const string Loss = "train/loss";
+    /// <summary>Learning rate of the first param group.</summary>
+    public const string LearningRate = "lr";
+    /// <summary>Global gradient L2 norm (sampled steps).</summary>
+    public const string GlobalGradNorm = "grad_norm/global";
+    /// <summary>Prefix of per-module gradient L2 norms.</summary>
+    public const string GradNormPrefix = "grad_norm/";
+    /// <summary>Prefix of per-module dead-unit fractions (ReLU family).</summary>
+    public const string DeadFractionPrefix = "dead_fraction/";
+    /// <summary>Process resident memory in MiB (sampled steps).</summary>
+    public const string MemoryMb = "memory/resident_mb";
+
+    /// <summary>The module name used in tags (the root module is <c>(root)</c>).</summary>
+    public static string ModuleName(string path) => path.Length == 0 ? "(root)" : path;
+
+    /// <summary>Per-module gradient norms of a step: the L2 norm over each module's own parameters, in execution order.</summary>
+    public static IEnumerable<(string Module, double Norm)> ModuleGradNorms(StepObservations step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        return step.Parameters.Where(p => p.HasGradient)
+            .GroupBy(p => p.Module)
+            .OrderBy(g => g.Min(p => p.ExecutionOrder))
+            .Select(g => (ModuleName(g.Key), Math.Sqrt(g.Sum(p => p.GradNorm * p.GradNorm))));
+    }
+
+    /// <summary>Dead-unit fractions of a step's ReLU-family modules, in exit order (first call of each module).</summary>
+    public static IEnumerable<(string Module, double Fraction)> DeadFractions(StepObservations step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        return step.Activations.Where(a => a.DeadUnitFraction is not null && !a.FinitenessOnly)
+            .GroupBy(a => a.Module).Select(g => (ModuleName(g.Key), g.First().DeadUnitFraction!.Value));
+    }
+}

@@ -1,0 +1,300 @@
+using System.Globalization;
+using TorchDoctor.Detectors;
+using TorchDoctor.Findings;
+using TorchDoctor.Inspection;
+using TorchDoctor.Observations;
+using TorchDoctor.Probes;
+using TorchSharp;
+using static TorchSharp.torch;
+using Module = TorchSharp.torch.nn.Module;
+
+namespace TorchDoctor.Training;
+
+/// <summary>
+/// The doctor's convergence and loop monitor: it owns the loop probe (evaluation forwards, train/eval mode, the
+/// forgotten-zero_grad witness, the loss input's producer), the run's curves (step losses with the optimizer's learning
+/// rate, epoch records) and the loss-call observations, and turns them into findings through the pure detectors
+/// (<see cref="CurveDetectors"/>, <see cref="LossCallDetector"/>). Plugged into the doctor's moments: begin step, after
+/// backward, end step, end of epoch, loss call.
+/// </summary>
+internal sealed class ConvergenceMonitor : IDisposable
+{
+    /// <summary>Codes that are consequences of a loop mistake or of an LR named too high: not reported once their cause is.</summary>
+    internal static readonly HashSet<string> CurveSymptoms =
+    [
+        ConvergenceCodes.Divergence.Code, ConvergenceCodes.RisingLoss.Code, ConvergenceCodes.Oscillation.Code,
+        ConvergenceCodes.Plateau.Code, ConvergenceCodes.SlowConvergence.Code, ConvergenceCodes.LearningRateTooHigh.Code,
+        ConvergenceCodes.LearningRateTooLow.Code, ConvergenceCodes.LearningRateDecayed.Code,
+        TrainingCodes.ExplodingGradients.Code, TrainingCodes.UpdateRatioHigh.Code, TrainingCodes.UpdateRatioLow.Code,
+    ];
+
+    /// <summary>
+    /// True when <paramref name="f"/> is a consequence of a cause already reported: curve symptoms and gradient/update
+    /// symptoms after a loop mistake or a wrong loss call; "raise the LR" (update-ratio-low, lr-too-low) after lr-too-high.
+    /// </summary>
+    public static bool IsConsequence(Finding f, Func<string, bool> hasCode)
+    {
+        bool loopMistake = hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.TrainInEvalMode.Code) ||
+                           hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code);
+        if (loopMistake && CurveSymptoms.Contains(f.Code)) return true;
+        if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
+        return false;
+    }
+
+    private readonly Module _model;
+    private readonly optim.Optimizer? _optimizer;
+    private readonly CurveThresholds _t;
+    private readonly Action<Finding> _raise;
+    private readonly LoopProbe _probe;
+    private readonly ModuleHooks _hooks;
+    private readonly List<TorchSharp.Modules.Parameter> _params;
+    private readonly Window<Observations.StepRecord> _steps;
+    private readonly Window<EpochRecord> _epochs;
+    private readonly List<double> _initial = [];
+    private readonly List<double> _block = [];
+    private double? _bestSmoothed;
+    private double? _peakLr;
+    private LossKind? _lossKind;
+    private int? _classes;
+    private int _lossChecks;
+    private bool _stepped;
+    private bool _mixingChecked;
+    private bool _disposed;
+
+    public ConvergenceMonitor(Module model, ModuleTree tree, optim.Optimizer? optimizer, CurveThresholds thresholds, int window, Action<Finding> raise)
+    {
+        _model = model;
+        _optimizer = optimizer;
+        _t = thresholds;
+        _raise = raise;
+        _probe = new LoopProbe(tree);
+        _hooks = ModuleHooks.Attach(tree.Nodes.Select(n => n.Module), _probe);
+        _params = (optimizer?.parameters() ?? model.parameters()).Where(p => p.requires_grad).ToList();
+        _steps = new Window<Observations.StepRecord>(Math.Max(window * 50, 1000));
+        _epochs = new Window<EpochRecord>(Math.Max(window * 5, 100));
+        OptimizerName = optimizer is null ? null : OptimizerNameOf(optimizer);
+        _probe.CaptureInput = true;
+    }
+
+    /// <summary>The optimizer's type name without an <c>Optimizer</c> suffix, e.g. <c>Adam</c>.</summary>
+    public static string OptimizerNameOf(optim.Optimizer o)
+    {
+        var n = o.GetType().Name;
+        return n.EndsWith("Optimizer", StringComparison.Ordinal) && n.Length > 9 ? n[..^9] : n;
+    }
+
+    public string? OptimizerName { get; }
+
+    /// <summary>True while the gradient-accumulation helper is in the middle of a group (gradients are carried on purpose).</summary>
+    public bool Accumulating { get; set; }
+
+    /// <summary>The learning rate of the optimizer's first param group, or null without an optimizer.</summary>
+    public double? LearningRate => _optimizer?.ParamGroups.FirstOrDefault()?.LearningRate;
+
+    /// <summary>The run's curves, as the curve detectors see them.</summary>
+    public TrainingCurve Curve => new()
+    {
+        Epochs = _epochs.Items().ToList(),
+        Steps = _steps.Items().ToList(),
+        InitialLosses = _initial.ToList(),
+        BestSmoothedLoss = _bestSmoothed,
+        PeakLearningRate = _peakLr,
+        LossKind = _lossKind,
+        Classes = _classes,
+        Optimizer = OptimizerName,
+        Accumulating = Accumulating,
+    };
+
+    public void BeginStep(long step)
+    {
+        FlushEvaluations();
+        _probe.Step = step;
+        _probe.Started = true;
+        _probe.InStep = true;
+        _probe.CarriedGradient = null;
+        _probe.GradWitness = _stepped && !Accumulating ? Witness() : null;
+    }
+
+    /// <summary>A forward that ran before an AfterBackward without BeginStep was a training forward, not an evaluation.</summary>
+    public void ImplicitStep() => _probe.Evaluations.Clear();
+
+    public void AfterBackward(long step)
+    {
+        _probe.InStep = false;
+        if (_probe.TrainInEval is { } tie)
+        {
+            _probe.TrainInEval = null;
+            _raise(Finding.Create(ConvergenceCodes.TrainInEvalMode, null,
+                $"Training step {tie.Step} ran with all {tie.Modules} Dropout/BatchNorm module(s) in eval mode: dropout is off and batch-norm statistics are frozen while training.",
+                "Call `model.train()` at the start of every epoch (after evaluating with `model.eval()`).",
+                new Dictionary<string, string> { ["modules in eval mode"] = tie.Modules.ToString(CultureInfo.InvariantCulture) }, tie.Step));
+        }
+        if (_probe.CarriedGradient is { } carried && carried > 0 && _probe.GradWitness is not null && !Accumulating)
+        {
+            var name = WitnessName();
+            _raise(Finding.Create(ConvergenceCodes.GradNotZeroed, null,
+                $"At step {step} backward started with the previous step's gradients still in place (Σ|grad| of {name} = {TrainingDetectors.F(carried)} before this step's gradient was added): optimizer.zero_grad() is not called, so every step adds to all earlier gradients.",
+                "Call `optimizer.zero_grad()` before `loss.backward()` in every step. For intended gradient accumulation use `GradientAccumulator` " +
+                "(`var acc = new GradientAccumulator(optimizer, steps: 4, doctor); ... acc.Backward(loss, batchSize); acc.StepIfReady();`), which scales the loss and zeroes after each group.",
+                new Dictionary<string, string> { ["witness parameter"] = name, ["carried |grad| sum"] = TrainingDetectors.F(carried) }, step));
+        }
+        _probe.CarriedGradient = null;
+    }
+
+    public void EndStep(long step, double? loss, IReadOnlyList<UpdateObservation> updates, Func<string, bool> hasCode)
+    {
+        _probe.InStep = false;
+        _stepped = true;
+        double? lr = LearningRate;
+        if (lr is { } l) _peakLr = Math.Max(_peakLr ?? 0, l);
+        double? ratio = null;
+        var weightRatios = updates.Where(u => u.Rank >= 2 && u.WeightNorm > 0 && double.IsFinite(u.Ratio)).Select(u => u.Ratio).ToList();
+        if (weightRatios.Count > 0) ratio = TrainingDetectors.Median(weightRatios);
+        if (loss is { } v)
+        {
+            _steps.Add(new Observations.StepRecord(step, v, lr, ratio));
+            if (_initial.Count < 20) _initial.Add(v);
+            if (double.IsFinite(v))
+            {
+                _block.Add(v);
+                if (_block.Count == _t.StepBlock)
+                {
+                    double mean = _block.Average();
+                    _bestSmoothed = Math.Min(_bestSmoothed ?? double.PositiveInfinity, mean);
+                    _block.Clear();
+                    RunCurves(hasCode, stepLevel: true);
+                }
+            }
+        }
+        if (!_mixingChecked && _probe.CapturedInput is { } x)
+        {
+            _mixingChecked = true;
+            _probe.CapturedInput = null;
+            _probe.Internal = true;
+            try
+            {
+                if (BatchMixingCheck.Run(_model, x, step) is { } f) _raise(f);
+            }
+            finally
+            {
+                _probe.Internal = false;
+                x.Dispose();
+            }
+        }
+    }
+
+    public void EndEpoch(EpochRecord record, Func<string, bool> hasCode)
+    {
+        FlushEvaluations();
+        var r = record.LearningRate is null && LearningRate is { } lr ? record with { LearningRate = lr } : record;
+        if (r.Step is null && _steps.Count > 0) r = r with { Step = _steps.Last.Step };
+        _epochs.Add(r);
+        RunCurves(hasCode, stepLevel: false);
+    }
+
+    private void RunCurves(Func<string, bool> hasCode, bool stepLevel)
+    {
+        bool loopMistake = hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.TrainInEvalMode.Code) || hasCode(ConvergenceCodes.BatchMixing.Code) ||
+                           hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code);
+        foreach (var f in CurveDetectors.Detect(Curve, _t))
+        {
+            if (loopMistake && CurveSymptoms.Contains(f.Code)) continue;
+            if (stepLevel && f.Code is "TD2101") continue;
+            _raise(f);
+        }
+    }
+
+    /// <summary>Computes the loss exactly as the functional call would, after recording what it was given.</summary>
+    public Tensor Loss(Tensor output, Tensor target, LossKind kind, long step)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(target);
+        _lossKind = kind;
+        if (kind is LossKind.CrossEntropy or LossKind.NllLoss && output.dim() >= 2) _classes = (int)output.shape[1];
+        if (_lossChecks < 5 || step % 100 == 0)
+        {
+            _lossChecks++;
+            foreach (var f in LossCallDetector.Detect(Observe(output, target, kind, step))) _raise(f);
+        }
+        return kind switch
+        {
+            LossKind.CrossEntropy => nn.functional.cross_entropy(output, target),
+            LossKind.NllLoss => nn.functional.nll_loss(output, target),
+            LossKind.BinaryCrossEntropy => nn.functional.binary_cross_entropy(output, target),
+            LossKind.BinaryCrossEntropyWithLogits => nn.functional.binary_cross_entropy_with_logits(output, target),
+            LossKind.Mse => nn.functional.mse_loss(output, target),
+            LossKind.L1 => nn.functional.l1_loss(output, target),
+            _ => nn.functional.smooth_l1_loss(output, target),
+        };
+    }
+
+    private LossCallObservation Observe(Tensor output, Tensor target, LossKind kind, long step)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var producer = _probe.ProducerOf(output);
+        double min = double.NaN, max = double.NaN, rowErr = double.NaN;
+        double? targetMean = null;
+        if (output.is_floating_point() && output.numel() > 0)
+        {
+            var d = output.detach();
+            var mm = TensorStats.Read(d.min(), d.max());
+            (min, max) = (mm[0], mm[1]);
+            if (d.dim() >= 2) rowErr = TensorStats.Read((d.sum(1) - 1).abs().max())[0];
+        }
+        if (target.is_floating_point() && target.numel() > 0) targetMean = TensorStats.Read(target.detach().mean())[0];
+        return new LossCallObservation
+        {
+            Step = step, Kind = kind, OutputShape = output.shape, TargetShape = target.shape,
+            OutputDtype = output.dtype.ToString(), TargetDtype = target.dtype.ToString(),
+            Producer = producer?.Path, ProducerType = producer?.Type, Min = min, Max = max, MaxRowSumError = rowErr, TargetMean = targetMean,
+        };
+    }
+
+    private void FlushEvaluations()
+    {
+        if (_probe.Evaluations.Count == 0) return;
+        var evals = _probe.Evaluations.ToList();
+        _probe.Evaluations.Clear();
+        var inTrain = evals.FirstOrDefault(e => e.TrainingModeModules.Count > 0);
+        if (inTrain is not null)
+            _raise(Finding.Create(ConvergenceCodes.EvalInTrainMode, inTrain.TrainingModeModules[0],
+                $"A forward pass after step {inTrain.AfterStep} (between training steps: an evaluation) ran with {inTrain.TrainingModeModules.Count} of {inTrain.ModeModules} Dropout/BatchNorm module(s) in training mode ({string.Join(", ", inTrain.TrainingModeModules.Take(4))}): dropout dropped units and batch norm used and updated batch statistics.",
+                "Call `model.eval()` before evaluating and `model.train()` after it.",
+                new Dictionary<string, string> { ["modules in training mode"] = string.Join(", ", inTrain.TrainingModeModules), ["after step"] = inTrain.AfterStep.ToString(CultureInfo.InvariantCulture) }, inTrain.AfterStep));
+        var withGrad = evals.Where(e => e.GradEnabled).ToList();
+        if (withGrad.Count > 0)
+        {
+            long bytes = withGrad.Max(e => e.BytesHeld);
+            _raise(Finding.Create(ConvergenceCodes.EvalWithGrad, null,
+                $"{withGrad.Count} forward pass(es) after step {withGrad[0].AfterStep} (between training steps: an evaluation) ran with grad mode on: each built an autograd graph holding {FormatBytes(bytes)} of activations for nothing.",
+                "Wrap evaluation in `using (torch.no_grad()) { ... }` (or `torch.inference_mode()`).",
+                new Dictionary<string, string> { ["bytes held per forward"] = bytes.ToString(CultureInfo.InvariantCulture), ["forward passes"] = withGrad.Count.ToString(CultureInfo.InvariantCulture) }, withGrad[0].AfterStep));
+        }
+    }
+
+    private static string FormatBytes(long b) => b >= 1 << 20 ? $"{b / 1048576.0:0.0} MiB ({b:N0} bytes)" : b >= 1024 ? $"{b / 1024.0:0.0} KiB ({b:N0} bytes)" : $"{b} bytes";
+
+    private TorchSharp.Modules.Parameter? _witness;
+    private TorchSharp.Modules.Parameter? Witness()
+    {
+        if (_witness is not null) return _witness;
+        _witness = _params.Where(p => p.grad is { IsInvalid: false }).OrderBy(p => p.numel()).FirstOrDefault();
+        return _witness;
+    }
+
+    private string WitnessName()
+    {
+        foreach (var (name, p) in _model.named_parameters())
+            if (_witness is not null && ParamKeys.Identity(p).Equals(ParamKeys.Identity(_witness))) return name;
+        return "a parameter";
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _hooks.Dispose();
+        _probe.CapturedInput?.Dispose();
+    }
+}
