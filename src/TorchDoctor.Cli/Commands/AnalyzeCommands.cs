@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;

@@ -124,7 +124,7 @@ public sealed partial class CliApp
                 loader = LoaderChecker.Check(dl);
                 report = report with { Findings = report.Findings.Concat(loader.Findings).OrderByDescending(f => f.Severity).ToList() };
             }
-            if (p.GetValue(json)) Out.WriteLine(report.ToJson());
+            if (p.GetValue(json)) Out.WriteLine(new DataCheckJsonExporter().Render(report));
             else
             {
                 DataConsole.Write(Console, report, title, classNames);

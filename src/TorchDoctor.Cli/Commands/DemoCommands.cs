@@ -1,7 +1,6 @@
 using TorchDoctor.Cli.Rendering;
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Spectre.Console;
 using TorchDoctor.Demos;
 using TorchDoctor.Reporting;
@@ -77,7 +76,7 @@ public sealed partial class CliApp
                     results.Add((result, dir));
                     if (!asJson) WriteDemo(result);
                 }
-                if (asJson) Out.WriteLine(results.Count == 1 ? DemoJson(results[0].Result) : "[" + string.Join(",\n", results.Select(r => DemoJson(r.Result))) + "]");
+                if (asJson) Out.WriteLine(results.Count == 1 ? new DemoJsonExporter().Render(results[0].Result) : "[" + string.Join(",\n", results.Select(r => new DemoJsonExporter().Render(r.Result))) + "]");
                 if (reportPath is not null) WriteReport(DemoReport(results, p.GetValue(data)!, p.GetValue(seed)), reportPath, asJson);
             }
             finally
@@ -175,32 +174,4 @@ public sealed partial class CliApp
 
     private static string FormatMetric(double v) => double.IsNaN(v) ? "NaN" : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf")
         : Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3 && v != 0) ? v.ToString("0.###e+0", CultureInfo.InvariantCulture) : v.ToString("0.####", CultureInfo.InvariantCulture);
-
-    /// <summary>The demo JSON contract: {"case", "findings":[...], "before", "after"}.</summary>
-    internal static string DemoJson(DemoResult r)
-    {
-        return JsonText.Write(true, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("case", r.Case);
-            SummaryJson.WriteFindings(w, r.Findings);
-            WriteRun(w, "before", r.Before);
-            if (r.After is null) w.WriteNull("after"); else WriteRun(w, "after", r.After);
-            w.WriteString("remedy", r.Remedy);
-            w.WriteEndObject();
-        });
-    }
-
-    private static void WriteRun(Utf8JsonWriter w, string name, DemoRun run)
-    {
-        w.WriteStartObject(name);
-        w.WriteString("label", run.Label);
-        foreach (var (k, v) in run.Metrics)
-        {
-            if (double.IsFinite(v)) w.WriteNumber(k, v);
-            else w.WriteString(k, double.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-        }
-        SummaryJson.WriteFindings(w, run.Findings);
-        w.WriteEndObject();
-    }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using TorchDoctor.Inspection;
 using TorchDoctor.Models;
 using TorchDoctor.Porting;
+using TorchDoctor.Reporting;
 using TorchDoctor.Runtime;
 using Module = TorchSharp.torch.nn.Module;
 
@@ -67,8 +68,8 @@ public sealed partial class CliApp
             {
                 throw new UsageException(e.Message);
             }
-            if (p.GetValue(json)) Out.WriteLine(report.ToJson());
-            else Out.Write(report.ToString());
+            if (p.GetValue(json)) Out.WriteLine(new PortingJsonExporter().Render(report));
+            else new PortingTextExporter().Export(report, Out);
             return report.Matches ? ExitCodes.Ok : ExitCodes.Findings;
         });
         return cmd;

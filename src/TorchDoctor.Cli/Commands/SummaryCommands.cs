@@ -83,25 +83,24 @@ public sealed partial class CliApp
             {
                 InputShapes = shapes,
                 InputDTypes = dtypes,
-                Depth = p.GetValue(depth),
                 TrainMode = p.GetValue(mode) == "train",
                 // The built-in defaults already have their batch: --batch-dim applies to shapes given with --input.
                 BatchDim = defaultShapes ? null : bd,
                 MaxMemoryBytes = ParseMaxMemory(p.GetValue(maxMemory)),
-                Columns = ParseColumns(p.GetValue(columns)),
                 MeasureMemory = !p.GetValue(noMeasure),
             };
-            if (options.Depth < 0) throw new UsageException("--depth must be 0 or more");
+            var display = new SummaryExportSettings { Depth = p.GetValue(depth), Columns = ParseColumns(p.GetValue(columns)) };
+            if (display.Depth < 0) throw new UsageException("--depth must be 0 or more");
             SummaryReport report;
             using (m)
             {
                 report = ModelSummary.Run(m, options);
-                if (path is not null) report = WithName(report, Path.GetFileName(path));
+                if (path is not null) report = report with { ModelName = Path.GetFileName(path) };
             }
-            if (p.GetValue(json)) _out.WriteLine(report.ToJson());
-            else if (p.GetValue(format) == "text") _out.Write(report.ToString());
-            else if (p.GetValue(format) == "tree") SummaryConsole.WriteTree(_console, report);
-            else SummaryConsole.WriteTable(_console, report);
+            if (p.GetValue(json)) _out.WriteLine(new SummaryJsonExporter().Render(report));
+            else if (p.GetValue(format) == "text") new SummaryTextExporter(display).Export(report, _out);
+            else if (p.GetValue(format) == "tree") SummaryConsole.WriteTree(_console, report, display);
+            else SummaryConsole.WriteTable(_console, report, display);
             if (!report.Succeeded)
             {
                 if (p.GetValue(json)) _err.WriteLine($"torchdoctor: the forward pass failed in {report.Failure!.Module}: {report.Failure.Fix}");
@@ -112,13 +111,4 @@ public sealed partial class CliApp
         return cmd;
     }
 
-    private static SummaryReport WithName(SummaryReport r, string name) => new()
-    {
-        ModelName = name, Rows = r.Rows, Depth = r.Depth, Columns = r.Columns, TotalParams = r.TotalParams,
-        TrainableParams = r.TrainableParams, MultAdds = r.MultAdds, InputBytes = r.InputBytes,
-        ForwardBackwardBytes = r.ForwardBackwardBytes, ParamsBytes = r.ParamsBytes, BuffersBytes = r.BuffersBytes,
-        MeasuredPeakBytes = r.MeasuredPeakBytes, MeasurementMethod = r.MeasurementMethod, LiveTensors = r.LiveTensors,
-        InputShapes = r.InputShapes, OutputShapes = r.OutputShapes, NeverRan = r.NeverRan, Findings = r.Findings,
-        Failure = r.Failure, TrainMode = r.TrainMode,
-    };
 }

@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using System.Globalization;
 using Spectre.Console;
 using TorchDoctor.Reporting;

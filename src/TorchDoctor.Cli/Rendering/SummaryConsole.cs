@@ -10,20 +10,20 @@ namespace TorchDoctor.Cli.Rendering;
 public static class SummaryConsole
 {
     /// <summary>Writes the report as a table with one row per module call.</summary>
-    public static void WriteTable(IAnsiConsole console, SummaryReport r)
+    public static void WriteTable(IAnsiConsole console, SummaryReport r, SummaryExportSettings s)
     {
-        var cols = SummaryFormat.Columns(r.Columns);
+        var cols = SummaryFormat.Columns(s.Columns);
         var table = new Table().Border(TableBorder.Simple).Title($"[bold]{Markup.Escape(r.ModelName)}[/] ({(r.TrainMode ? "train" : "eval")} mode)");
         table.AddColumn("Layer (type:depth-idx)");
         table.AddColumn("Path");
         foreach (var c in cols) table.AddColumn(new TableColumn(c.Header).RightAligned());
-        foreach (var (i, row) in SummaryFormat.VisibleRows(r))
+        foreach (var (i, row) in SummaryFormat.VisibleRows(r, s))
         {
             var label = Markup.Escape(SummaryFormat.TreePrefix(row.Depth) + row.Label);
             if (row.Failed) label = $"[red]{label}[/]";
             else if (!row.Ran) label = $"[grey]{label}[/]";
             var cells = new List<string> { label, $"[grey]{Markup.Escape(row.Path)}[/]" };
-            cells.AddRange(cols.Select(c => Markup.Escape(SummaryFormat.Cell(r, i, c.Column))));
+            cells.AddRange(cols.Select(c => Markup.Escape(SummaryFormat.Cell(r, s, i, c.Column))));
             table.AddRow(cells.ToArray());
         }
         console.Write(table);
@@ -31,17 +31,17 @@ public static class SummaryConsole
     }
 
     /// <summary>Writes the report as a module tree (one node per module call).</summary>
-    public static void WriteTree(IAnsiConsole console, SummaryReport r)
+    public static void WriteTree(IAnsiConsole console, SummaryReport r, SummaryExportSettings s)
     {
         var tree = new Tree($"[bold]{Markup.Escape(r.ModelName)}[/]");
         var stack = new Stack<(int Depth, IHasTreeNodes Node)>();
         stack.Push((0, tree));
-        foreach (var (i, row) in SummaryFormat.VisibleRows(r))
+        foreach (var (i, row) in SummaryFormat.VisibleRows(r, s))
         {
             if (row.Depth == 0) continue;
             while (stack.Peek().Depth >= row.Depth) stack.Pop();
-            var text = $"{Markup.Escape(row.Label)} [grey]{Markup.Escape(row.Path)}[/] → {Markup.Escape(SummaryFormat.Cell(r, i, SummaryColumns.OutputShape))}" +
-                       $"  [blue]{Markup.Escape(SummaryFormat.Cell(r, i, SummaryColumns.Params))}[/] params";
+            var text = $"{Markup.Escape(row.Label)} [grey]{Markup.Escape(row.Path)}[/] → {Markup.Escape(SummaryFormat.Cell(r, s, i, SummaryColumns.OutputShape))}" +
+                       $"  [blue]{Markup.Escape(SummaryFormat.Cell(r, s, i, SummaryColumns.Params))}[/] params";
             var node = stack.Peek().Node.AddNode(row.Failed ? $"[red]{text}[/]" : text);
             stack.Push((row.Depth, node));
         }

@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -171,19 +172,4 @@ public sealed class CsvDataset : utils.data.Dataset
     }
 }
 
-/// <summary>A CSV column that holds text (categories), left out of the features.</summary>
-/// <param name="Name">The column name.</param>
-/// <param name="Distinct">Number of distinct values.</param>
-/// <param name="Examples">Up to 5 distinct values.</param>
-/// <param name="FirstLine">The first line (1-based) whose cell is not a number.</param>
-public sealed record CsvTextColumn(string Name, int Distinct, IReadOnlyList<string> Examples, int FirstLine);
 
-/// <summary>Statistics of one numeric CSV column over its finite values.</summary>
-/// <param name="Name">The column name.</param>
-/// <param name="Count">Finite values.</param>
-/// <param name="NonFinite">NaN/Inf/empty cells.</param>
-/// <param name="Mean">Mean.</param>
-/// <param name="Std">Sample standard deviation.</param>
-/// <param name="Min">Smallest value.</param>
-/// <param name="Max">Largest value.</param>
-public sealed record CsvColumnStats(string Name, long Count, long NonFinite, double Mean, double Std, double Min, double Max);

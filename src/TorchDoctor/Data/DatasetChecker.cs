@@ -1,3 +1,5 @@
+using TorchDoctor.Observations;
+using TorchDoctor.Probes;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -29,6 +31,10 @@ public sealed record DataCheckOptions
     public long Seed { get; init; }
     /// <summary>Progress: split name, samples done, samples to do. Called every few hundred samples and at the end.</summary>
     public Action<string, long, long>? Progress { get; init; }
+    /// <summary>Thresholds of the data rules.</summary>
+    public DataThresholds Thresholds { get; init; } = DataThresholds.Default;
+    /// <summary>The data detectors to run. Default: <see cref="DataDetectorSet.All"/>.</summary>
+    public IReadOnlyList<IDataDetector>? Detectors { get; init; }
     /// <summary>
     /// The loss the labels will meet: <c>cross-entropy</c> (class indices, the default when null), <c>bce</c> (float 0/1
     /// targets) or <c>mse</c> (float targets). It decides which label rules apply (TD3012 is cross-entropy's).
@@ -80,8 +86,6 @@ public sealed record DataCheckReport
     /// <summary>True when a finding of warning or error severity was made.</summary>
     public bool HasProblems => Findings.Any(f => f.Severity >= Severity.Warning);
 
-    /// <summary>The JSON contract of <c>torchdoctor check-data --json</c>.</summary>
-    public string ToJson(bool indented = true) => Reporting.DataJson.Render(this, indented);
 }
 
 /// <summary>
@@ -113,19 +117,16 @@ public static class DatasetChecker
             leakage.Add(Leak(scans[i], scans[0]));
         bool showSplit = splits.Count > 1;
         var findings = new List<Finding>();
-        foreach (var s in scans)
+        var detectors = options.Detectors ?? DataDetectorSet.All;
+        var observed = scans.Select(s => new DataSetObservations
         {
-            findings.AddRange(DataDetectors.Failures(s.Report.Failures, showSplit));
-            foreach (var f in s.Report.Fields) findings.AddRange(DataDetectors.Field(f, model, showSplit, primary: ReferenceEquals(s, scans[0])));
-            if (s.Report.Labels is { } l)
-            {
-                if (options.Loss is "bce" or "mse") findings.AddRange(DataInputDetectors.LabelsForLoss(l, options.Loss));
-                else findings.AddRange(DataDetectors.Labels(l, showSplit));
-            }
-            findings.AddRange(DataDetectors.Duplicates(s.Report.Duplicates, showSplit));
-        }
-        foreach (var l in leakage) findings.AddRange(DataDetectors.Leakage(l));
-        for (int i = 1; i < scans.Count; i++) findings.AddRange(DataInputDetectors.SplitAgreement(scans[0].Report, scans[i].Report));
+            Split = s.Report.Name, Primary = ReferenceEquals(s, scans[0]), ShowSplit = showSplit, Model = model, Loss = options.Loss,
+            Failures = s.Report.Failures, Fields = s.Report.Fields, Labels = s.Report.Labels, Duplicates = s.Report.Duplicates,
+        }).ToList();
+        foreach (var data in observed) findings.AddRange(DataDetectorSet.Run(data, options.Thresholds, detectors));
+        // Leakage is reported after every split's own findings, then the splits' agreement with the training split.
+        foreach (var l in leakage) findings.AddRange(DataDetectorSet.Run(new DataSetObservations { Leakage = [l] }, options.Thresholds, detectors));
+        for (int i = 1; i < observed.Count; i++) findings.AddRange(DataInputDetectors.SplitAgreement(observed[0], observed[i]));
         return new DataCheckReport
         {
             Splits = scans.Select(s => s.Report).ToList(),

@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using System.Diagnostics;
 using TorchDoctor.Detectors;
 using TorchDoctor.Findings;
@@ -15,6 +16,8 @@ public sealed record LoaderCheckOptions
     public string? LabelField { get; init; }
     /// <summary>Batches to read at most (shapes, label order). Default 100.</summary>
     public int MaxBatches { get; init; } = 100;
+    /// <summary>Thresholds of the loader rules.</summary>
+    public DataThresholds Thresholds { get; init; } = DataThresholds.Default;
 }
 
 /// <summary>The result of a loader check.</summary>
@@ -97,7 +100,7 @@ public static class LoaderChecker
             LabelField = labelField,
             LabelOrder = labels,
         };
-        return new LoaderReport(obs, DataDetectors.Loader(obs).OrderByDescending(f => f.Severity).ToList());
+        return new LoaderReport(obs, DataDetectorSet.Run(new DataSetObservations { Loader = obs }, options.Thresholds).OrderByDescending(f => f.Severity).ToList());
     }
 
     /// <summary>
@@ -129,6 +132,6 @@ public static class LoaderChecker
         TorchDataLoader loader, Action<Dictionary<string, Tensor>> step, int steps = 20)
     {
         var t = MeasureThroughput(loader, step, steps);
-        return (t, DataDetectors.Throughput(t).ToList());
+        return (t, DataDetectorSet.Run(new DataSetObservations { Throughput = t }).ToList());
     }
 }

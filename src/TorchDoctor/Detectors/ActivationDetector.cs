@@ -24,6 +24,9 @@ public sealed class ActivationDetector : ITrainingDetector
     }
 
     /// <inheritdoc />
+    public ObservationKinds Needs => ObservationKinds.Activations;
+
+    /// <inheritdoc />
     public IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds t)
     {
         if (!step.Sampled) yield break;
@@ -41,11 +44,11 @@ public sealed class ActivationDetector : ITrainingDetector
                     $"{module} ({last.ModuleType}) outputs zero for {frac:P0} of its inputs (over {recent.Count} sampled steps); {dead:P0} of its units never fire for any sample in a batch.",
                     "Lower the learning rate; replace it with `LeakyReLU(0.01)` (or ELU/GELU) so units can recover; " +
                     "initialise the layer before it with `init.kaiming_normal_` and zero biases (large negative biases kill units); add BatchNorm before the ReLU.",
-                    new Dictionary<string, string>
+                    new Evidence
                     {
-                        ["outputs ≤ 0"] = frac.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
-                        ["units dead for the whole batch"] = dead.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
-                        ["threshold"] = t.DeadReluFraction.ToString("P0", System.Globalization.CultureInfo.InvariantCulture),
+                        ["outputs ≤ 0"] = EvidenceValue.Percent(frac),
+                        ["units dead for the whole batch"] = EvidenceValue.Percent(dead),
+                        ["threshold"] = EvidenceValue.Percent(t.DeadReluFraction, "P0"),
                         ["steps"] = string.Join(", ", recent.Select(a => a.Step)),
                     }, step.Step);
             }
@@ -58,9 +61,9 @@ public sealed class ActivationDetector : ITrainingDetector
                     $"{module} ({last.ModuleType}) is saturated: {frac:P0} of its pre-activations are beyond ±{F(t.SaturationLimit)}, where its gradient is nearly 0.",
                     "Normalise its input (`BatchNorm1d`/`LayerNorm` before the activation), use smaller initial weights (`init.xavier_uniform_`), " +
                     "scale the input data, or switch to ReLU-family activations.",
-                    new Dictionary<string, string>
+                    new Evidence
                     {
-                        ["pre-activations beyond limit"] = frac.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+                        ["pre-activations beyond limit"] = EvidenceValue.Percent(frac),
                         ["output mean / std"] = $"{F(last.Mean)} / {F(last.Std)}",
                         ["steps"] = string.Join(", ", recent.Select(a => a.Step)),
                     }, step.Step);

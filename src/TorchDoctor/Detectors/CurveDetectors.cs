@@ -325,7 +325,7 @@ public static class CurveDetectors
             var f = LowLr(c, lr ?? double.NaN, $"{stalled}; " + (ratio is { } r3 && r3 < t.LowUpdateRatio
                 ? $"weights move by a median {F(r3)} of their norm per step (below {F(t.LowUpdateRatio)}): the learning rate {(lr is null ? "" : F(lr.Value) + " ")}is too low."
                 : $"the loss has barely left ln C: the learning rate {(lr is null ? "" : F(lr.Value) + " ")}is too low."), t);
-            return f with { Evidence = f.Evidence.Concat(ev.Where(kv => !f.Evidence.ContainsKey(kv.Key))).ToDictionary() };
+            return f with { Evidence = f.Evidence.WithMissing(ev) };
         }
         bool learnedBefore = Enumerable.Range(1, e.Count - 1 - t.SlowWindow).Any(i => Gain(i) >= t.SlowGain * 5);
         if (learnedBefore)

@@ -1,5 +1,5 @@
+using TorchDoctor.Observations;
 using System.Globalization;
-using TorchDoctor.Data;
 using TorchDoctor.Findings;
 
 namespace TorchDoctor.Detectors;
@@ -11,62 +11,25 @@ namespace TorchDoctor.Detectors;
 /// </summary>
 public static class DataDetectors
 {
-    /// <summary>
-    /// Images whose finite values lie in [0, 255] with a maximum above this are called raw 0–255 pixels. 1.5 leaves
-    /// room for [0, 1] data with mild augmentation overshoot while any real 8-bit picture has pixels far above it.
-    /// </summary>
-    public const double RawPixelMaxThreshold = 1.5;
-
-    /// <summary>Per-channel |mean| at most this and std within [<see cref="NormalizedStdLow"/>, <see cref="NormalizedStdHigh"/>] counts as normalised.</summary>
-    public const double NormalizedMeanTolerance = 0.5;
-    /// <summary>Lower bound of a normalised channel's std.</summary>
-    public const double NormalizedStdLow = 0.5;
-    /// <summary>Upper bound of a normalised channel's std.</summary>
-    public const double NormalizedStdHigh = 2.0;
-
-    /// <summary>Largest/smallest class count above this is imbalanced (a warning): at 3:1 an unweighted loss already favours the big class visibly.</summary>
-    public const double ImbalanceRatio = 3.0;
-    /// <summary>Up to this ratio the classes are called balanced.</summary>
-    public const double BalancedRatio = 1.5;
-    /// <summary>Above this ratio the imbalance is called severe.</summary>
-    public const double SevereRatio = 10.0;
-    /// <summary>Class balance is judged only when the average class has at least this many samples (small random samples are noisy).</summary>
-    public const int MinSamplesPerClassForBalance = 20;
-
-    /// <summary>A batch is dominated by one label when that label makes up at least this share of it.</summary>
-    public const double DominatedBatchShare = 0.8;
-    /// <summary>
-    /// An unshuffled order is called sorted when its mean run of equal labels is at least this many times the
-    /// run expected of a random order with the same label frequencies (1 / (1 − Σp²)), and at least <see cref="MinSortedRun"/>.
-    /// </summary>
-    public const double SortedRunFactor = 4.0;
-    /// <summary>Shortest mean label run called sorted.</summary>
-    public const double MinSortedRun = 8.0;
-
-    /// <summary>Waiting for data at least this share of a step makes the loader the bottleneck (a warning): the model idles half the time.</summary>
-    public const double BottleneckWaitFraction = 0.5;
-    /// <summary>Waiting at least this share is reported as info.</summary>
-    public const double NoticeableWaitFraction = 0.2;
-
-    /// <summary>A last batch smaller than this share of the batch size is reported.</summary>
-    public const double SmallLastBatchShare = 0.25;
-
     /// <summary>The verdict on an image field's value range: <c>raw 0-255</c>, <c>[0,1]</c>, <c>normalised</c>, <c>[-1,1]</c> or <c>other</c>.</summary>
-    public static string ImageVerdict(FieldObservation f)
+    public static string ImageVerdict(FieldObservation f, DataThresholds? thresholds = null)
     {
+        var th = thresholds ?? DataThresholds.Default;
         if (f.Elements == 0) return "empty";
-        if (f.Min >= 0 && f.Max <= 255 && f.Max > RawPixelMaxThreshold) return "raw 0-255";
+        if (f.Min >= 0 && f.Max <= 255 && f.Max > th.RawPixelMaxThreshold) return "raw 0-255";
         if (f.Min >= 0 && f.Max <= 1) return "[0,1]";
         var means = f.ChannelMean.Count > 0 ? f.ChannelMean : [f.Mean];
         var stds = f.ChannelStd.Count > 0 ? f.ChannelStd : [f.Std];
-        if (means.All(m => Math.Abs(m) <= NormalizedMeanTolerance) && stds.All(s => s >= NormalizedStdLow && s <= NormalizedStdHigh)) return "normalised";
+        if (means.All(m => Math.Abs(m) <= th.NormalizedMeanTolerance) && stds.All(s => s >= th.NormalizedStdLow && s <= th.NormalizedStdHigh)) return "normalised";
         if (f.Min >= -1 && f.Max <= 1) return "[-1,1]";
         return "other";
     }
 
     /// <summary>The verdict on class balance from the largest/smallest count ratio.</summary>
-    public static string BalanceVerdict(double ratio) => double.IsInfinity(ratio) ? "classes missing"
-        : ratio <= BalancedRatio ? "balanced" : ratio <= ImbalanceRatio ? "mildly imbalanced" : ratio <= SevereRatio ? "imbalanced" : "severely imbalanced";
+    public static string BalanceVerdict(double ratio, DataThresholds? thresholds = null) => Balance(ratio, thresholds ?? DataThresholds.Default);
+
+    private static string Balance(double ratio, DataThresholds th) => double.IsInfinity(ratio) ? "classes missing"
+        : ratio <= th.BalancedRatio ? "balanced" : ratio <= th.ImbalanceRatio ? "mildly imbalanced" : ratio <= th.SevereRatio ? "imbalanced" : "severely imbalanced";
 
     /// <summary>
     /// The TorchVision Normalize call for these per-channel means and stds (values after scaling to [0, 1]); never a call
@@ -102,14 +65,15 @@ public static class DataDetectors
     /// <paramref name="primary"/> marks the training split: only its statistics give Normalize values (validation and test
     /// data are normalised with the training statistics, so TD3008 is not raised for them).
     /// </remarks>
-    public static IEnumerable<Finding> Field(FieldObservation f, ModelExpectations? model = null, bool showSplit = false, bool primary = true)
+    public static IEnumerable<Finding> Field(FieldObservation f, ModelExpectations? model = null, bool showSplit = false, bool primary = true, DataThresholds? thresholds = null)
     {
+        var th = thresholds ?? DataThresholds.Default;
         var where = Where(f.Split, f.Name, showSplit);
         if (f.Missing > 0)
             yield return Finding.Create(DataCodes.MissingField, where,
                 $"{N(f.Missing)} sample(s) of '{f.Split}' have no '{f.Name}' field (first: {Indices(f.MissingIndices, f.Missing)}); {N(f.Present)} have it.",
                 $"Make GetTensor return the same keys for every sample (add '{f.Name}' or drop those samples).",
-                Ev(("missing", N(f.Missing)), ("indices", Indices(f.MissingIndices, f.Missing))));
+                Ev(("missing", Cn(f.Missing)), ("indices", Indices(f.MissingIndices, f.Missing))));
         if (f.OtherDTypes.Count > 0)
         {
             long others = f.OtherDTypes.Sum(g => g.Count);
@@ -132,22 +96,22 @@ public static class DataDetectors
             yield return Finding.Create(DataCodes.NonFinite, where,
                 $"'{f.Name}' holds {N(f.NaN)} NaN and {N(f.Inf)} infinite value(s) in {N(f.NonFiniteSamples)} sample(s) (first: {Indices(f.NonFiniteIndices, f.NonFiniteSamples)}). One such sample turns the loss and then every weight into NaN.",
                 "Drop or repair those samples (find where they come from: a division by zero, a failed decode, a log of 0); `torch.nan_to_num` only hides the cause.",
-                Ev(("nan", N(f.NaN)), ("inf", N(f.Inf)), ("samples", N(f.NonFiniteSamples)), ("indices", Indices(f.NonFiniteIndices, f.NonFiniteSamples))));
+                Ev(("nan", Cn(f.NaN)), ("inf", Cn(f.Inf)), ("samples", Cn(f.NonFiniteSamples)), ("indices", Indices(f.NonFiniteIndices, f.NonFiniteSamples))));
         if (f.Present > 1 && f.Elements > 0 && f.Min == f.Max)
             yield return Finding.Create(DataCodes.ConstantField, where,
                 $"'{f.Name}' is {G(f.Min)} everywhere in {N(f.Present)} samples: it carries no information.",
                 "Check the reader or transform that fills it (a scale that zeroes values, a wrong column, a blank decode), or drop the field.",
-                Ev(("value", G(f.Min)), ("samples", N(f.Present))));
+                Ev(("value", Gv(f.Min)), ("samples", Cn(f.Present))));
         if (f.Role == FieldRole.Image)
-            foreach (var x in Image(f, model, where, primary)) yield return x;
+            foreach (var x in Image(f, model, where, primary, th)) yield return x;
     }
 
-    private static IEnumerable<Finding> Image(FieldObservation f, ModelExpectations? model, string where, bool primary)
+    private static IEnumerable<Finding> Image(FieldObservation f, ModelExpectations? model, string where, bool primary, DataThresholds th)
     {
-        var verdict = ImageVerdict(f);
+        var verdict = ImageVerdict(f, th);
         var means = f.ChannelMean.Count > 0 ? f.ChannelMean : [f.Mean];
         var stds = f.ChannelStd.Count > 0 ? f.ChannelStd : [f.Std];
-        var stats = Ev(("dtype", f.DType), ("min", G(f.Min)), ("max", G(f.Max)), ("mean", Join(means)), ("std", Join(stds)), ("verdict", verdict));
+        var stats = Ev(("dtype", f.DType), ("min", Gv(f.Min)), ("max", Gv(f.Max)), ("mean", Join(means)), ("std", Join(stds)), ("verdict", verdict));
         if (f.IntegerDType)
         {
             var scaled = verdict == "raw 0-255";
@@ -195,12 +159,13 @@ public static class DataDetectors
                 have == 1 && want == 3 ? "Repeat the grey channel (`img.expand(3, -1, -1)`) or build the model with in_channels=1."
                 : have == 3 && want == 1 ? "Convert to grey (torchvision.transforms.Grayscale()) or build the model with in_channels=3."
                 : $"Build the model with in_channels={have}, or convert the images to {want} channel(s).",
-                Ev(("channels", have.ToString(CultureInfo.InvariantCulture)), ("modelChannels", want.ToString(CultureInfo.InvariantCulture))));
+                Ev(("channels", EvidenceValue.Count(have)), ("modelChannels", EvidenceValue.Count(want))));
     }
 
     /// <summary>Rules on labels: dtype, range against the number of classes, and class balance.</summary>
-    public static IEnumerable<Finding> Labels(LabelObservation l, bool showSplit = false)
+    public static IEnumerable<Finding> Labels(LabelObservation l, bool showSplit = false, DataThresholds? thresholds = null)
     {
+        var th = thresholds ?? DataThresholds.Default;
         var where = Where(l.Split, l.Field, showSplit);
         if (l.IntegerValued && l.DType != "Int64")
             yield return Finding.Create(DataCodes.LabelDType, where,
@@ -233,29 +198,29 @@ public static class DataDetectors
                 classes is { } c2 && bad.All(kv => kv.Key == c2)
                     ? $"Labels must be 0..{c2 - 1}: a label equal to the class count is usually 1-based labels or an 'unknown' class; fix the labels or give the model {c2 + 1} outputs."
                     : "Fix or drop those samples, or give the model enough outputs for every class.",
-                Ev(("values", string.Join(", ", bad.Select(kv => kv.Key))), ("count", N(count)), ("indices", Indices(idx, count)),
+                Ev(("values", string.Join(", ", bad.Select(kv => kv.Key))), ("count", Cn(count)), ("indices", Indices(idx, count)),
                    ("classes", classes?.ToString(CultureInfo.InvariantCulture) ?? "unknown")));
         }
         int k = classes ?? InferredClasses(l) ?? 0;
-        if (k >= 2 && k <= MaxInferredClasses && l.Samples >= (long)k * MinSamplesPerClassForBalance)
+        if (k >= 2 && k <= MaxInferredClasses && l.Samples >= (long)k * th.MinSamplesPerClassForBalance)
         {
             var counts = Enumerable.Range(0, k).Select(c => l.Histogram.GetValueOrDefault(c)).ToList();
             long max = counts.Max(), min = counts.Min();
             double ratio = min == 0 ? double.PositiveInfinity : (double)max / min;
             var missing = Enumerable.Range(0, k).Where(c => counts[c] == 0).ToList();
-            if (missing.Count > 0 || ratio > ImbalanceRatio)
+            if (missing.Count > 0 || ratio > th.ImbalanceRatio)
             {
                 int big = counts.IndexOf(max), small = counts.IndexOf(min);
                 var weights = counts.Select(n => n == 0 ? 0.0 : (double)l.Samples / (k * n)).ToList();
                 yield return Finding.Create(DataCodes.ClassImbalance, where,
                     missing.Count > 0
                         ? $"Class(es) {string.Join(", ", missing.Take(10))} have no sample in '{l.Split}' ({k} classes, {l.ClassesSource ?? "inferred from the largest label"})."
-                        : $"Classes are {BalanceVerdict(ratio)}: class {big} has {N(max)} samples, class {small} has {N(min)} ({ratio.ToString("0.#", CultureInfo.InvariantCulture)}:1).",
+                        : $"Classes are {BalanceVerdict(ratio, th)}: class {big} has {N(max)} samples, class {small} has {N(min)} ({ratio.ToString("0.#", CultureInfo.InvariantCulture)}:1).",
                     missing.Count > 0
                         ? "Check the split (stratify it by class) or the label mapping; a model cannot learn a class it never sees."
                         : $"Weight the loss by inverse frequency: `cross_entropy(logits, y, weight: tensor(new float[] {{ {string.Join(", ", weights.Select(w => w.ToString("0.###", CultureInfo.InvariantCulture)))} }}))`, or oversample the small classes; report per-class accuracy.",
-                    Ev(("histogram", string.Join(", ", counts.Select((n, c) => $"{c}:{n}"))), ("ratio", double.IsInfinity(ratio) ? "inf" : ratio.ToString("0.##", CultureInfo.InvariantCulture)),
-                       ("verdict", BalanceVerdict(ratio))));
+                    Ev(("histogram", string.Join(", ", counts.Select((n, c) => $"{c}:{n}"))), ("ratio", double.IsInfinity(ratio) ? "inf" : EvidenceValue.Of(ratio, "0.##", EvidenceUnit.Ratio)),
+                       ("verdict", BalanceVerdict(ratio, th))));
             }
         }
     }
@@ -300,7 +265,7 @@ public static class DataDetectors
             $"{N(d.DuplicateSamples)} sample(s) of '{d.Split}' are exact copies of earlier ones ({N(d.Groups)} distinct contents repeated; first pairs index=copy-of: {pairs})" +
             (d.ConflictingLabels > 0 ? $"; {N(d.ConflictingLabels)} of them carry a different label from their copy" : "") + ".",
             "Remove the repeats (keep the first of each), or they weigh double in the loss" + (d.ConflictingLabels > 0 ? "; resolve the conflicting labels, the model cannot fit both." : "."),
-            Ev(("duplicates", N(d.DuplicateSamples)), ("groups", N(d.Groups)), ("pairs", pairs), ("conflictingLabels", N(d.ConflictingLabels))));
+            Ev(("duplicates", Cn(d.DuplicateSamples)), ("groups", Cn(d.Groups)), ("pairs", pairs), ("conflictingLabels", Cn(d.ConflictingLabels))));
     }
 
     /// <summary>Rule on samples shared between splits.</summary>
@@ -311,7 +276,7 @@ public static class DataDetectors
         yield return Finding.Create(DataCodes.SplitLeakage, l.Split,
             $"{N(l.Samples)} sample(s) of '{l.Split}' also occur in '{l.Against}' (first: {pairs}): {l.Split} scores on them measure memory, not generalisation.",
             $"Remove those samples from '{l.Against}' (or from '{l.Split}'); split before augmenting, and deduplicate before splitting.",
-            Ev(("samples", N(l.Samples)), ("pairs", pairs)));
+            Ev(("samples", Cn(l.Samples)), ("pairs", pairs)));
     }
 
     /// <summary>Rule on samples that could not be read: one finding per distinct error, with every index.</summary>
@@ -324,13 +289,14 @@ public static class DataDetectors
             yield return Finding.Create(DataCodes.SampleFailed, (showSplit ? g.Key.Split + ":" : "") + (idx.Count == 1 ? $"sample {idx[0]}" : $"samples {Indices(first, idx.Count)}"),
                 $"GetTensor({idx[0]}) threw {g.Key.Exception}: {g.Key.Message}" + (idx.Count > 1 ? $" ({N(idx.Count)} samples fail the same way)." : ""),
                 "Fix the reader for these samples (a missing or corrupt file, a bad row) or remove them from the index; the DataLoader stops at the first one.",
-                Ev(("indices", Indices(first, idx.Count)), ("count", N(idx.Count)), ("exception", g.Key.Exception)));
+                Ev(("indices", Indices(first, idx.Count)), ("count", Cn(idx.Count)), ("exception", g.Key.Exception)));
         }
     }
 
     /// <summary>Rules on a loader's configuration and its batches: batch size, last batch, sorted order without shuffling, batch shapes.</summary>
-    public static IEnumerable<Finding> Loader(LoaderObservation o)
+    public static IEnumerable<Finding> Loader(LoaderObservation o, DataThresholds? thresholds = null)
     {
+        var th = thresholds ?? DataThresholds.Default;
         if (o.BatchSize >= o.Samples && o.Samples > 0)
         {
             var f = Finding.Create(DataCodes.BatchTooLarge, "loader",
@@ -338,17 +304,17 @@ public static class DataDetectors
                     ? $"batch_size {N(o.BatchSize)} is larger than the {N(o.Samples)} samples and drop_last is on: the loader yields no batch at all."
                     : $"batch_size {N(o.BatchSize)} is at least the {N(o.Samples)} samples: one step per epoch.",
                 $"Use a batch size well below the data set size, e.g. {Math.Max(1, Math.Min(64, o.Samples / 8))}" + (o.DropLast ? ", or drop_last: false." : "."),
-                Ev(("batchSize", N(o.BatchSize)), ("samples", N(o.Samples)), ("dropLast", o.DropLast ? "true" : "false")));
+                Ev(("batchSize", Cn(o.BatchSize)), ("samples", Cn(o.Samples)), ("dropLast", o.DropLast ? "true" : "false")));
             yield return o.DropLast && o.BatchSize > o.Samples ? f with { Severity = Severity.Error } : f;
         }
         else if (!o.DropLast && o.LastBatchSize > 0 && o.LastBatchSize < o.BatchSize && o.Batches > 1 &&
-                 (o.LastBatchSize == 1 || o.LastBatchSize < o.BatchSize * SmallLastBatchShare))
+                 (o.LastBatchSize == 1 || o.LastBatchSize < o.BatchSize * th.SmallLastBatchShare))
         {
             var f = Finding.Create(DataCodes.SmallLastBatch, "loader", 
                 $"The last batch holds {N(o.LastBatchSize)} of {N(o.BatchSize)} samples ({N(o.Samples)} = {N(o.Batches - 1)}×{N(o.BatchSize)} + {N(o.LastBatchSize)}): its gradient is noisy" +
                 (o.LastBatchSize == 1 ? ", and BatchNorm in training mode throws on a batch of one." : "."),
                 "Pass drop_last: true to the training DataLoader (with shuffling, every sample is still seen across epochs), or choose a batch size that divides the data set.",
-                Ev(("lastBatch", N(o.LastBatchSize)), ("batchSize", N(o.BatchSize)), ("samples", N(o.Samples))), step: o.Batches - 1);
+                Ev(("lastBatch", Cn(o.LastBatchSize)), ("batchSize", Cn(o.BatchSize)), ("samples", Cn(o.Samples))), step: o.Batches - 1);
             yield return o.LastBatchSize == 1 ? f with { Severity = Severity.Warning } : f;
         }
         if (o.Training && o.Shuffled != true && o.LabelOrder.Count >= 2 * o.BatchSize && o.BatchSize > 0)
@@ -359,14 +325,14 @@ public static class DataDetectors
             double meanRun = (double)labels.Count / runs;
             double sumP2 = labels.GroupBy(x => x).Sum(g => Math.Pow((double)g.Count() / labels.Count, 2));
             double expected = sumP2 >= 1 ? double.PositiveInfinity : 1 / (1 - sumP2);
-            bool sorted = meanRun >= MinSortedRun && (double.IsInfinity(expected) || meanRun >= SortedRunFactor * expected);
+            bool sorted = meanRun >= th.MinSortedRun && (double.IsInfinity(expected) || meanRun >= th.SortedRunFactor * expected);
             if (sorted)
             {
-                var batches = BatchRuns(labels, o.BatchSize);
+                var batches = BatchRuns(labels, o.BatchSize, th);
                 yield return Finding.Create(DataCodes.UnshuffledSorted, "loader",
                     $"The training loader does not shuffle and the data is sorted by label: {batches}. Each step pushes the model toward one class, and it forgets the others.",
                     "Shuffle the training loader: `torch.utils.data.DataLoader(ds, batchSize, shuffle: true)` (keep the validation loader unshuffled).",
-                    Ev(("shuffled", o.Shuffled is null ? "unknown" : "false"), ("meanLabelRun", meanRun.ToString("0.#", CultureInfo.InvariantCulture)),
+                    Ev(("shuffled", o.Shuffled is null ? "unknown" : "false"), ("meanLabelRun", EvidenceValue.Of(meanRun, "0.#")),
                        ("expectedRunIfShuffled", double.IsInfinity(expected) ? "n/a (one label seen)" : expected.ToString("0.##", CultureInfo.InvariantCulture)),
                        ("batchesRead", N(o.BatchesRead))), step: 0);
             }
@@ -375,7 +341,7 @@ public static class DataDetectors
             yield return Finding.Create(DataCodes.BatchShapeVaries, "loader",
                 $"Batch {bf.Batch} could not be built: {bf.Message}",
                 "Make every sample of a batch the same shape and dtype (see the data check's inconsistent-shape findings), or pass a collate function that pads.",
-                Ev(("batch", N(bf.Batch))), step: bf.Batch) with { Severity = Severity.Error };
+                Ev(("batch", Cn(bf.Batch))), step: bf.Batch) with { Severity = Severity.Error };
         foreach (var (field, groups) in o.BatchShapes)
         {
             if (groups.Count <= 1) continue;
@@ -387,7 +353,7 @@ public static class DataDetectors
         }
     }
 
-    private static string BatchRuns(IReadOnlyList<long> labels, int batchSize)
+    private static string BatchRuns(IReadOnlyList<long> labels, int batchSize, DataThresholds th)
     {
         var parts = new List<string>();
         int nb = labels.Count / batchSize;
@@ -399,7 +365,7 @@ public static class DataDetectors
             if (b < nb)
             {
                 var g = labels.Skip(b * batchSize).Take(batchSize).GroupBy(x => x).MaxBy(g => g.Count())!;
-                dom = g.Count() >= DominatedBatchShare * batchSize ? g.Key : long.MinValue;
+                dom = g.Count() >= th.DominatedBatchShare * batchSize ? g.Key : long.MinValue;
             }
             if (b == 0) { current = dom; continue; }
             if (dom != current)
@@ -415,21 +381,29 @@ public static class DataDetectors
     }
 
     /// <summary>Rule on loader throughput: the share of each training step spent waiting for the next batch.</summary>
-    public static IEnumerable<Finding> Throughput(ThroughputObservation t)
+    public static IEnumerable<Finding> Throughput(ThroughputObservation t, DataThresholds? thresholds = null)
     {
-        if (t.Steps == 0 || t.WaitFraction < NoticeableWaitFraction) yield break;
+        var th = thresholds ?? DataThresholds.Default;
+        if (t.Steps == 0 || t.WaitFraction < th.NoticeableWaitFraction) yield break;
         double wait = t.WaitMs / t.Steps, step = t.StepMs / t.Steps;
         var f = Finding.Create(DataCodes.LoaderBottleneck, "loader",
             $"Each training step waits {wait.ToString("0.##", CultureInfo.InvariantCulture)} ms for data and computes for {step.ToString("0.##", CultureInfo.InvariantCulture)} ms: {(t.WaitFraction * 100).ToString("0", CultureInfo.InvariantCulture)}% of the time goes to the loader.",
             (t.Workers <= 1 ? "Read samples in parallel (`DataLoader(..., num_worker: Environment.ProcessorCount)`); " : "") +
             "pre-process once instead of in every GetTensor (decode, resize and normalise the whole set once, then keep the tensors), cache decoded files in memory, and move fixed transforms out of the loop.",
-            Ev(("waitMsPerStep", wait.ToString("0.###", CultureInfo.InvariantCulture)), ("stepMsPerStep", step.ToString("0.###", CultureInfo.InvariantCulture)),
+            Ev(("waitMsPerStep", EvidenceValue.Of(wait, "0.###")), ("stepMsPerStep", EvidenceValue.Of(step, "0.###")),
                ("waitFraction", t.WaitFraction.ToString("0.###", CultureInfo.InvariantCulture)), ("workers", t.Workers.ToString(CultureInfo.InvariantCulture)), ("steps", t.Steps.ToString(CultureInfo.InvariantCulture))));
-        yield return t.WaitFraction >= BottleneckWaitFraction ? f : f with { Severity = Severity.Info };
+        yield return t.WaitFraction >= th.BottleneckWaitFraction ? f : f with { Severity = Severity.Info };
     }
 
     /// <summary>A shape as <c>[1, 28, 28]</c>.</summary>
     public static string ShapeText(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
 
-    private static Dictionary<string, string> Ev(params (string Key, string Value)[] items) => items.ToDictionary(i => i.Key, i => i.Value);
+    private static Evidence Ev(params (string Key, EvidenceValue Value)[] items)
+    {
+        var e = new Evidence();
+        foreach (var (k, v) in items) e.Add(k, v);
+        return e;
+    }
+    private static EvidenceValue Cn(long v) => EvidenceValue.Count(v, grouped: true);
+    private static EvidenceValue Gv(double v) => EvidenceValue.Of(v, "G6");
 }

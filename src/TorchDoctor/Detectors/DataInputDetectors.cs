@@ -1,5 +1,5 @@
 using System.Globalization;
-using TorchDoctor.Data;
+using TorchDoctor.Observations;
 using TorchDoctor.Findings;
 
 namespace TorchDoctor.Detectors;
@@ -59,29 +59,29 @@ public static class DataInputDetectors
     }
 
     /// <summary>Rules comparing a validation/test split with the training split: field shapes and dtypes, label ranges.</summary>
-    public static IEnumerable<Finding> SplitAgreement(SplitReport train, SplitReport other)
+    public static IEnumerable<Finding> SplitAgreement(DataSetObservations train, DataSetObservations other)
     {
         foreach (var f in other.Fields)
         {
             var t = train.Fields.FirstOrDefault(x => x.Name == f.Name);
             if (t is null)
             {
-                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Name}:{f.Name}",
-                    $"'{other.Name}' has a field '{f.Name}' that '{train.Name}' does not have.",
+                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Split}:{f.Name}",
+                    $"'{other.Split}' has a field '{f.Name}' that '{train.Split}' does not have.",
                     "Read both splits with the same code, so they hold the same fields.", new Dictionary<string, string> { ["field"] = f.Name });
                 continue;
             }
             bool labelField = f.Role == FieldRole.Label;
             if (!t.Shape.SequenceEqual(f.Shape) && !labelField)
-                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Name}:{f.Name}",
-                    $"'{f.Name}' is {DataDetectors.ShapeText(f.Shape)} in '{other.Name}' but {DataDetectors.ShapeText(t.Shape)} in '{train.Name}': a model trained on one cannot take the other.",
-                    $"Resize or re-read '{other.Name}' to {DataDetectors.ShapeText(t.Shape)} with the same transforms as '{train.Name}' (or check that the files belong to the same data set).",
-                    new Dictionary<string, string> { ["train"] = DataDetectors.ShapeText(t.Shape), [other.Name] = DataDetectors.ShapeText(f.Shape) });
+                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Split}:{f.Name}",
+                    $"'{f.Name}' is {DataDetectors.ShapeText(f.Shape)} in '{other.Split}' but {DataDetectors.ShapeText(t.Shape)} in '{train.Split}': a model trained on one cannot take the other.",
+                    $"Resize or re-read '{other.Split}' to {DataDetectors.ShapeText(t.Shape)} with the same transforms as '{train.Split}' (or check that the files belong to the same data set).",
+                    new Dictionary<string, string> { ["train"] = DataDetectors.ShapeText(t.Shape), [other.Split] = DataDetectors.ShapeText(f.Shape) });
             if (t.DType != f.DType)
-                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Name}:{f.Name}",
-                    $"'{f.Name}' is {f.DType} in '{other.Name}' but {t.DType} in '{train.Name}'.",
-                    $"Convert '{other.Name}' the same way as '{train.Name}' (to {t.DType}).",
-                    new Dictionary<string, string> { ["train"] = t.DType, [other.Name] = f.DType });
+                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Split}:{f.Name}",
+                    $"'{f.Name}' is {f.DType} in '{other.Split}' but {t.DType} in '{train.Split}'.",
+                    $"Convert '{other.Split}' the same way as '{train.Split}' (to {t.DType}).",
+                    new Dictionary<string, string> { ["train"] = t.DType, [other.Split] = f.DType });
         }
         if (train.Labels is { } tl && other.Labels is { } ol && tl.Histogram.Count > 0 && ol.Histogram.Count > 0)
         {
@@ -89,9 +89,9 @@ public static class DataInputDetectors
             if (unseen.Count > 0)
             {
                 long n = unseen.Sum(k => ol.Histogram[k]);
-                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Name}:{ol.Field}",
-                    $"{N(n)} label(s) of '{other.Name}' have values '{train.Name}' never has: {string.Join(", ", unseen.Take(10))}{(unseen.Count > 10 ? $", … ({unseen.Count} values)" : "")} " +
-                    $"('{train.Name}' labels {tl.Histogram.Keys.Min()}–{tl.Histogram.Keys.Max()}, '{other.Name}' {ol.Histogram.Keys.Min()}–{ol.Histogram.Keys.Max()}).",
+                yield return Finding.Create(DataCodes.SplitMismatch, $"{other.Split}:{ol.Field}",
+                    $"{N(n)} label(s) of '{other.Split}' have values '{train.Split}' never has: {string.Join(", ", unseen.Take(10))}{(unseen.Count > 10 ? $", … ({unseen.Count} values)" : "")} " +
+                    $"('{train.Split}' labels {tl.Histogram.Keys.Min()}–{tl.Histogram.Keys.Max()}, '{other.Split}' {ol.Histogram.Keys.Min()}–{ol.Histogram.Keys.Max()}).",
                     "Check that both splits use one label mapping and come from the same data set; a class never trained on cannot be predicted.",
                     new Dictionary<string, string> { ["values"] = string.Join(", ", unseen.Take(20)), ["count"] = N(n) });
             }

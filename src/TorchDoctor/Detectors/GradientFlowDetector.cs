@@ -13,6 +13,9 @@ namespace TorchDoctor.Detectors;
 /// </summary>
 public sealed class GradientFlowDetector : ITrainingDetector
 {
+    /// <inheritdoc />
+    public ObservationKinds Needs => ObservationKinds.Loss | ObservationKinds.Parameters;
+
     /// <summary>Layer gradient norms in forward order: (module, weight gradient norm, mean |g|) for weights (rank ≥ 2) with gradients.</summary>
     public static List<(string Module, double Norm, double MeanAbs)> Profile(IEnumerable<ParameterObservation> ps)
         => ps.Where(p => p.Rank >= 2 && p.HasGradient && p.ExecutionOrder != int.MaxValue)
@@ -81,11 +84,11 @@ public sealed class GradientFlowDetector : ITrainingDetector
             if (p[i].Norm > 0 && p[i - 1].Norm / p[i].Norm < 0.1)
                 drops.Add($"{p[i].Module} → {p[i - 1].Module} (÷{F(p[i].Norm / Math.Max(p[i - 1].Norm, 1e-300))})");
         var smallest = p.MinBy(l => l.MeanAbs);
-        var evidence = new Dictionary<string, string>
+        var evidence = new Evidence
         {
-            ["first layer"] = p[0].Module, ["‖g_first‖"] = F(p[0].Norm),
-            ["last layer"] = p[^1].Module, ["‖g_last‖"] = F(p[^1].Norm),
-            ["ratio first/last"] = F(Ratio(p)),
+            ["first layer"] = p[0].Module, ["‖g_first‖"] = EvidenceValue.Compact(p[0].Norm),
+            ["last layer"] = p[^1].Module, ["‖g_last‖"] = EvidenceValue.Compact(p[^1].Norm),
+            ["ratio first/last"] = EvidenceValue.Compact(Ratio(p)),
             ["smallest mean |dW|"] = $"{F(smallest.MeanAbs)} at {smallest.Module}",
             ["layer norms (input→output)"] = string.Join(", ", p.Select(l => F(l.Norm))),
         };
@@ -108,7 +111,7 @@ public sealed class GradientFlowDetector : ITrainingDetector
         double maxNorm = healthy.Count > 0 ? Math.Clamp(healthy.Min(), 0.1, 5) : 1.0;
         maxNorm = double.Parse(maxNorm.ToString("G2", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
         var worst = p.Count > 0 ? p.Where(l => double.IsFinite(l.Norm)).DefaultIfEmpty(p[0]).MaxBy(l => l.Norm) : default;
-        var evidence = new Dictionary<string, string> { ["why"] = why };
+        var evidence = new Evidence { ["why"] = why };
         if (p.Count > 0)
         {
             evidence["largest layer gradient"] = $"{F(worst.Norm)} at {worst.Module}";

@@ -10,8 +10,40 @@ namespace TorchDoctor.Detectors;
 /// </summary>
 public interface ITrainingDetector
 {
+    /// <summary>
+    /// The observations this detector reads (so a host knows which monitors it depends on, and docs can say what
+    /// turning a probe off costs). Default: <see cref="ObservationKinds.All"/>.
+    /// </summary>
+    ObservationKinds Needs => ObservationKinds.All;
+
+    /// <summary>
+    /// True when the detector still runs after the loss went NaN/Inf (the run has diverged and every other statistic is
+    /// a consequence). Only the NaN/Inf origin detector does; default false.
+    /// </summary>
+    bool RunsAfterDivergence => false;
+
     /// <summary>Findings for the step just observed (already added to <paramref name="history"/>).</summary>
     IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds thresholds);
+}
+
+/// <summary>Kinds of training observations a detector may read.</summary>
+[Flags]
+public enum ObservationKinds
+{
+    /// <summary>Nothing.</summary>
+    None = 0,
+    /// <summary>The loss.</summary>
+    Loss = 1,
+    /// <summary>Per-module activation statistics.</summary>
+    Activations = 2,
+    /// <summary>Gradients flowing into module outputs.</summary>
+    ActivationGradients = 4,
+    /// <summary>Parameter gradients and weight norms.</summary>
+    Parameters = 8,
+    /// <summary>Parameter updates ‖Δw‖/‖w‖.</summary>
+    Updates = 16,
+    /// <summary>Every kind.</summary>
+    All = Loss | Activations | ActivationGradients | Parameters | Updates,
 }
 
 /// <summary>The detectors the doctor runs, in order.</summary>
@@ -23,9 +55,7 @@ public static class TrainingDetectors
         new NonFiniteDetector(), new GradientFlowDetector(), new ActivationDetector(), new ParameterDetector(),
     ];
 
-    internal static string F(double v) => v == 0 ? "0" : Math.Abs(v) >= 1e4 || Math.Abs(v) < 1e-3
-        ? v.ToString("0.###e+0", CultureInfo.InvariantCulture)
-        : v.ToString("0.####", CultureInfo.InvariantCulture);
+    internal static string F(double v) => EvidenceValue.CompactText(v);
 
     internal static double Median(IEnumerable<double> xs)
     {

@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using System.Globalization;
 using TorchDoctor.Findings;
 using TorchDoctor.Logs;

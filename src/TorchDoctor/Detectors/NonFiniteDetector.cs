@@ -12,6 +12,12 @@ namespace TorchDoctor.Detectors;
 /// </summary>
 public sealed class NonFiniteDetector : ITrainingDetector
 {
+    /// <inheritdoc />
+    public ObservationKinds Needs => ObservationKinds.Loss | ObservationKinds.Activations | ObservationKinds.ActivationGradients | ObservationKinds.Parameters;
+
+    /// <inheritdoc />
+    public bool RunsAfterDivergence => true;
+
     /// <summary>Evidence key present when activation gradients located the backward origin precisely.</summary>
     public const string LastFiniteKey = "last finite output gradient (backward order)";
 
@@ -47,13 +53,13 @@ public sealed class NonFiniteDetector : ITrainingDetector
                     : op.StartsWith("division", StringComparison.Ordinal) || op.StartsWith("0/0", StringComparison.Ordinal)
                         ? "Guard the denominator: `x / (d + 1e-6)` or `d.clamp_min(1e-6)`."
                         : "Bound the values: lower the learning rate, clip gradients, use numerically stable forms (`logsumexp`, `log_softmax`, `BCEWithLogits`), or compute in float32 instead of float16.",
-                new Dictionary<string, string>
+                new Evidence
                 {
                     ["likely operation"] = op,
                     ["NaN / +Inf / -Inf"] = $"{origin.NaN} / {origin.PosInf} / {origin.NegInf} of {origin.Elements:N0}",
                     ["input range (finite)"] = origin.InputMin is null ? "?" : $"[{F(origin.InputMin.Value)}, {F(origin.InputMax!.Value)}]",
-                    ["input zeros"] = origin.InputZeros?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?",
-                    ["modules downstream with non-finite output"] = (bad.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["input zeros"] = origin.InputZeros is { } zeros ? EvidenceValue.Count(zeros) : "?",
+                    ["modules downstream with non-finite output"] = EvidenceValue.Count(bad.Count - 1),
                 }, step.Step);
         }
         else if (bad.Count > 0 && bad[0] is { ParametersNonFinite: false, InputNonFinite: > 0 } first)
@@ -61,7 +67,7 @@ public sealed class NonFiniteDetector : ITrainingDetector
             yield return Finding.Create(TrainingCodes.NonFiniteForward, first.Module,
                 $"The input of {first.Module} ({first.ModuleType}), the first module to run, already holds {first.InputNonFinite:N0} non-finite values at step {step.Step}: the data batch contains NaN/Inf.",
                 "Check the data: `torchdoctor check-data` finds NaN samples with their indices; drop or impute them before training.",
-                new Dictionary<string, string> { ["non-finite inputs"] = first.InputNonFinite.ToString(System.Globalization.CultureInfo.InvariantCulture) }, step.Step);
+                new Evidence { ["non-finite inputs"] = EvidenceValue.Count(first.InputNonFinite) }, step.Step);
         }
 
         bool forwardFinite = bad.Count == 0;
@@ -74,7 +80,7 @@ public sealed class NonFiniteDetector : ITrainingDetector
             // module between them (the consumer of that output) made it.
             var before = grads.Count > 0 ? allGrads.LastOrDefault(g => g.BackwardOrder < grads[0].BackwardOrder && g.NonFinite == 0) : null;
             var where = before?.Module ?? (grads.Count > 0 ? grads[0].Module : badParams[0].Module);
-            var evidence = new Dictionary<string, string>();
+            var evidence = new Evidence();
             if (grads.Count > 0) evidence["first module whose output gradient is non-finite"] = $"{grads[0].Module} ({grads[0].NonFinite:N0} values)";
             if (before is not null) evidence[LastFiniteKey] = $"{before.Module} (norm {F(before.Norm)})";
             if (badParams.Count > 0) evidence["first parameter with a non-finite gradient"] = $"{badParams[0].Name} ({badParams[0].GradNonFinite:N0} values)";
@@ -99,7 +105,7 @@ public sealed class NonFiniteDetector : ITrainingDetector
                     ? "Check the loss inputs: use `cross_entropy` on logits (not log of softmax), `BCEWithLogitsLoss` instead of sigmoid + BCE, and targets in range."
                     : origin is not null ? $"Fix the origin first (see the nonfinite-forward finding for {origin.Module})."
                     : "Find the step where the gradients first went non-finite or exploded (earlier findings) and fix that; clip gradients and lower the learning rate.",
-                new Dictionary<string, string> { ["loss"] = loss.ToString(System.Globalization.CultureInfo.InvariantCulture) }, step.Step);
+                new Evidence { ["loss"] = EvidenceValue.Of(loss, "R") }, step.Step);
         }
     }
 }

@@ -29,6 +29,9 @@ public sealed class ParameterDetector : ITrainingDetector
     }
 
     /// <inheritdoc />
+    public ObservationKinds Needs => ObservationKinds.Parameters | ObservationKinds.Updates;
+
+    /// <inheritdoc />
     public IEnumerable<Finding> Detect(StepObservations step, TrainingHistory history, DetectorThresholds t)
     {
         if (!step.Sampled) yield break;
@@ -52,7 +55,7 @@ public sealed class ParameterDetector : ITrainingDetector
                     $"{name} receives gradients but did not change at {recent.Count} sampled steps in a row.",
                     "Make sure the optimizer holds it: build it from `model.parameters()` after the model is complete (layers added later are missing), " +
                     "check its learning rate is not 0, or set `requires_grad = false` if it is meant to be frozen.",
-                    new Dictionary<string, string> { ["parameter"] = name, ["‖Δw‖"] = "0", ["‖w‖"] = F(last.WeightNorm), ["steps"] = string.Join(", ", recent.Select(u => u.Step)) }, step.Step);
+                    new Evidence { ["parameter"] = name, ["‖Δw‖"] = EvidenceValue.Compact(0), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["steps"] = string.Join(", ", recent.Select(u => u.Step)) }, step.Step);
                 continue;
             }
             if (last.Rank < 2 || recent.Any(u => !u.HasGradient) || recent.Any(u => u.Step < t.UpdateRatioWarmupSteps)) continue;
@@ -63,7 +66,7 @@ public sealed class ParameterDetector : ITrainingDetector
                 yield return Finding.Create(TrainingCodes.UpdateRatioHigh, last.Module,
                     $"{name} changes by {F(med)} of its norm per step (median of sampled steps {steps}), above {F(t.UpdateRatioHigh)}: the learning rate is too high for this layer.",
                     $"Lower the learning rate (a ratio near 1e-3 is healthy: try lr × {F(1e-3 / med)}), or give this layer its own param group with a smaller lr; add warmup.",
-                    new Dictionary<string, string> { ["median ‖Δw‖/‖w‖"] = F(med), ["threshold"] = F(t.UpdateRatioHigh), ["latest"] = F(last.Ratio), ["‖w‖"] = F(last.WeightNorm), ["steps"] = steps }, step.Step);
+                    new Evidence { ["median ‖Δw‖/‖w‖"] = EvidenceValue.Compact(med, EvidenceUnit.Ratio), ["threshold"] = EvidenceValue.Compact(t.UpdateRatioHigh, EvidenceUnit.Ratio), ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["steps"] = steps }, step.Step);
             else if (recent.All(u => u.Ratio > 0 && u.Ratio < t.UpdateRatioLow) && !Vanishing(last.Module))
                 low.Add((name, last.Module, med, last));
         }
@@ -81,7 +84,7 @@ public sealed class ParameterDetector : ITrainingDetector
                     $"Raise the learning rate (a ratio near 1e-3 is healthy: try lr × {F(Math.Min(1e3, 1e-3 / top.Median))}).",
                     new Dictionary<string, string>
                     {
-                        ["largest median ‖Δw‖/‖w‖"] = $"{F(top.Median)} at {top.Name}", ["threshold"] = F(t.UpdateRatioLow),
+                        ["largest median ‖Δw‖/‖w‖"] = $"{F(top.Median)} at {top.Name}", ["threshold"] = EvidenceValue.Compact(t.UpdateRatioLow, EvidenceUnit.Ratio),
                         ["layers"] = string.Join(", ", low.Select(l => $"{l.Name} {F(l.Median)}")), ["loss"] = lossEvidence,
                     }, step.Step);
             }
@@ -91,7 +94,7 @@ public sealed class ParameterDetector : ITrainingDetector
                         $"{name} changes by only {F(med)} of its norm per step (median over the last {t.Persistence} sampled steps), below {F(t.UpdateRatioLow)}, " +
                         $"and the loss barely moves ({lossEvidence}): it barely learns.",
                         $"Raise this layer's learning rate (its own param group; a ratio near 1e-3 is healthy: try lr × {F(Math.Min(1e3, 1e-3 / med))}), or check for weight decay that cancels its updates.",
-                        new Dictionary<string, string> { ["median ‖Δw‖/‖w‖"] = F(med), ["threshold"] = F(t.UpdateRatioLow), ["latest"] = F(last.Ratio), ["‖w‖"] = F(last.WeightNorm), ["loss"] = lossEvidence }, step.Step);
+                        new Evidence { ["median ‖Δw‖/‖w‖"] = EvidenceValue.Compact(med, EvidenceUnit.Ratio), ["threshold"] = EvidenceValue.Compact(t.UpdateRatioLow, EvidenceUnit.Ratio), ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["loss"] = lossEvidence }, step.Step);
         }
 
         foreach (var name in step.Parameters.Where(p => p.RequiresGrad && !p.HasGradient).Select(p => p.Name))
@@ -108,7 +111,7 @@ public sealed class ParameterDetector : ITrainingDetector
                 ran
                     ? "Its output does not reach the loss: look for `.detach()`, `no_grad`, integer casts or unused outputs; freeze it with `requires_grad = false` if intended."
                     : "Call the module in forward, or remove it; weight decay still changes unused parameters in some optimizers.",
-                new Dictionary<string, string> { ["steps"] = string.Join(", ", recent.Select(p => p.Step)) }, step.Step);
+                new Evidence { ["steps"] = string.Join(", ", recent.Select(p => p.Step)) }, step.Step);
         }
 
         if (step.Parameters.Count > 0 && step.ModulesThatRan.Count > 0)
@@ -117,10 +120,10 @@ public sealed class ParameterDetector : ITrainingDetector
             {
                 if (step.ModulesThatRan.Contains(g.Key)) continue;
                 var name = g.Key.Contains('.') ? g.Key[(g.Key.LastIndexOf('.') + 1)..] : g.Key;
-                yield return Finding.Create(FindingCodes.HookBypassed, g.Key,
+                yield return Finding.Create(StructureCodes.HookBypassed, g.Key,
                     $"{g.Key}'s parameters received gradients at step {step.Step} but its hooks never fired: its parent calls {name}.forward(x). Its activations and timings are invisible to TorchDoctor.",
                     $"In the parent's forward, replace `{name}.forward(x)` with `{name}.call(x)`.",
-                    new Dictionary<string, string> { ["parameters with gradient"] = string.Join(", ", g.Select(p => p.Name)) }, step.Step);
+                    new Evidence { ["parameters with gradient"] = string.Join(", ", g.Select(p => p.Name)) }, step.Step);
             }
         }
     }

@@ -1,3 +1,4 @@
+using TorchDoctor.Probes;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using Module = TorchSharp.torch.nn.Module;

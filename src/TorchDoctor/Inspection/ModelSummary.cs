@@ -26,7 +26,6 @@ public static class ModelSummary
         ArgumentNullException.ThrowIfNull(options);
         if (options.InputShapes is null) throw new ArgumentNullException(nameof(options), "SummaryOptions.InputShapes is null; give shapes (e.g. [[1, 3, 224, 224]]) or an empty list with InputTensors.");
         if (options.InputDTypes is null) throw new ArgumentNullException(nameof(options), "SummaryOptions.InputDTypes is null; give an empty list for float32 inputs.");
-        if (options.Depth < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Depth, "SummaryOptions.Depth must be 0 or more.");
         if (options.InputShapes.Any(sh => sh is null)) throw new ArgumentNullException(nameof(options), "SummaryOptions.InputShapes holds a null shape.");
         if (options.BatchDim is { } b && options.InputShapes.Any(sh => b < 0 || b > sh.Length))
             throw new ArgumentOutOfRangeException(nameof(options), b, $"SummaryOptions.BatchDim {b} is not a place to insert a batch dimension in {string.Join(", ", options.InputShapes.Select(TensorInfo.FormatShape))}: it must be 0..{options.InputShapes.Min(sh => sh.Length)}.");
@@ -86,9 +85,9 @@ public static class ModelSummary
             catch (Exception ex) when (ex is not OutOfMemoryException and not Runtime.TorchRuntimeUnavailableException)
             {
                 failure = ShapeExplainer.Explain(ex, recorder);
-                findings.Add(Finding.Create(failure.Kind == "unknown" ? FindingCodes.ForwardFailed : FindingCodes.ShapeMismatch,
+                findings.Add(Finding.Create(failure.Kind == "unknown" ? StructureCodes.ForwardFailed : StructureCodes.ShapeMismatch,
                     failure.Module, $"{failure.Rule}", failure.Fix,
-                    new Dictionary<string, string>
+                    new Evidence
                     {
                         ["received"] = string.Join(", ", failure.InputShapes.Select(TensorInfo.FormatShape)),
                         ["libtorch"] = failure.NativeMessage,
@@ -114,8 +113,6 @@ public static class ModelSummary
         {
             ModelName = ModuleNode.TypeNameOf(model),
             Rows = rows,
-            Depth = options.Depth,
-            Columns = options.Columns,
             TotalParams = keys.Unique.Sum(p => p.Parameter.numel()),
             TrainableParams = keys.Unique.Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()),
             MultAdds = leaves.Sum(r => r.MultAdds),
@@ -244,32 +241,13 @@ public static class ModelSummary
     internal static Tensor? LossOf(object? output)
     {
         Tensor? loss = null;
-        foreach (var t in Tensors(output))
+        foreach (var t in TensorInfo.Tensors(output))
         {
             if (!t.is_floating_point() || !t.requires_grad) continue;
             var s = t.sum().to(ScalarType.Float64);
             loss = loss is null ? s : loss + s;
         }
         return loss;
-    }
-
-    internal static IEnumerable<Tensor> Tensors(object? value)
-    {
-        switch (value)
-        {
-            case null: yield break;
-            case Tensor t:
-                if (!t.IsInvalid) yield return t;
-                yield break;
-            case System.Runtime.CompilerServices.ITuple tuple:
-                for (int i = 0; i < tuple.Length; i++)
-                    foreach (var x in Tensors(tuple[i])) yield return x;
-                yield break;
-            case System.Collections.IEnumerable seq when value is not string:
-                foreach (var item in seq)
-                    foreach (var x in Tensors(item)) yield return x;
-                yield break;
-        }
     }
 
     private static List<SummaryRow> BuildRows(ModuleTree tree, ParamKeys keys, CallRecorder recorder)
@@ -371,7 +349,7 @@ public static class ModelSummary
         var unhookable = new HashSet<object>(hooks.Unhookable, ReferenceEqualityComparer.Instance);
         var opaque = tree.Nodes.Where(n => n.Module is jit.ScriptModule && n.Children.Count > 0 && n.Parent is null or { Module: not jit.ScriptModule }).ToList();
         foreach (var o in opaque)
-            findings.Add(Finding.Create(FindingCodes.OpaqueModule, o.DisplayPath,
+            findings.Add(Finding.Create(StructureCodes.OpaqueModule, o.DisplayPath,
                 $"{o.DisplayPath} is TorchScript: its {o.Children.Count} children run inside TorchScript, so their shapes and mult-adds cannot be observed one by one; only the top-level call is measured.",
                 "Nothing to fix. For per-layer rows, summarise the C# model this file was exported from."));
         bool InOpaque(ModuleNode n) => n.Parent is not null && (n.Parent.Module is jit.ScriptModule);
@@ -391,13 +369,13 @@ public static class ModelSummary
             {
                 reported.Add(n);
                 var parent = n.Parent;
-                var evidence = new Dictionary<string, string>
+                var evidence = new Evidence
                 {
                     ["hook calls"] = "0",
                     ["parameters with gradient"] = keys.Under(n).Count(gotGrad.Contains) + " of " + keys.Under(n).Count,
-                    ["children that ran"] = n.SelfAndDescendants().Skip(1).Count(ran.Contains).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["children that ran"] = EvidenceValue.Count(n.SelfAndDescendants().Skip(1).Count(ran.Contains)),
                 };
-                findings.Add(Finding.Create(FindingCodes.HookBypassed, n.DisplayPath,
+                findings.Add(Finding.Create(StructureCodes.HookBypassed, n.DisplayPath,
                     $"{n.DisplayPath} ({n.TypeName}) took part in the forward pass but its hooks never fired: " +
                     $"{(parent is null ? "the caller" : $"its parent {parent.DisplayPath} ({parent.TypeName})")} calls {n.Name}.forward(x). " +
                     "Hooks (this summary, training probes, timing) cannot see it.",
@@ -408,13 +386,13 @@ public static class ModelSummary
             {
                 reported.Add(n);
                 var pcount = keys.Under(n).Sum(keys.Numel);
-                var f = Finding.Create(FindingCodes.UnusedModule, n.DisplayPath,
+                var f = Finding.Create(StructureCodes.UnusedModule, n.DisplayPath,
                     $"{n.DisplayPath} ({n.TypeName}) is registered but did not run in this forward pass" +
                     (pcount > 0 ? $", so its {pcount:N0} parameters get no gradient." : "."),
                     pcount > 0
                         ? $"Call it in forward (`{n.Name}.call(x)`), or remove it (and its parameters) from the model if it is not needed; if it only runs in training mode, summarise with --mode train."
                         : $"Call it in forward (`{n.Name}.call(x)`) or remove it; if forward uses the functional form instead, the module is dead weight.",
-                    new Dictionary<string, string> { ["parameters"] = pcount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), ["hook calls"] = "0" });
+                    new Evidence { ["parameters"] = EvidenceValue.Count(pcount, grouped: true), ["hook calls"] = "0" });
                 findings.Add(pcount > 0 ? f : f with { Severity = Severity.Info });
             }
         }
@@ -425,23 +403,23 @@ public static class ModelSummary
             {
                 var missing = n.DirectParameters.Where(p => p.Parameter.requires_grad && !gotGrad.Contains(keys.KeyOf(p.Parameter))).ToList();
                 if (missing.Count == 0) continue;
-                findings.Add(Finding.Create(FindingCodes.NoGradient, n.DisplayPath,
+                findings.Add(Finding.Create(StructureCodes.NoGradient, n.DisplayPath,
                     $"{n.DisplayPath} ({n.TypeName}) ran, but {string.Join(", ", missing.Select(m => m.Name))} received no gradient from the output.",
                     "Check forward for .detach(), torch.no_grad(), integer casts or outputs that are computed but not returned; if the parameter is meant to be frozen, set requires_grad = false.",
-                    new Dictionary<string, string> { ["parameters without gradient"] = string.Join(", ", missing.Select(m => m.Name)) }));
+                    new Evidence { ["parameters without gradient"] = string.Join(", ", missing.Select(m => m.Name)) }));
             }
         }
 
         foreach (var group in keys.SharedGroups())
-            findings.Add(Finding.Create(FindingCodes.SharedParameter, group[0],
+            findings.Add(Finding.Create(StructureCodes.SharedParameter, group[0],
                 $"One parameter tensor is registered as {string.Join(" and ", group)}; it is counted once in the totals.",
                 "Nothing to fix if the weights are meant to be tied.",
-                new Dictionary<string, string> { ["names"] = string.Join(", ", group) }));
+                new Evidence { ["names"] = string.Join(", ", group) }));
         foreach (var c in recorder.Calls.Where(c => c.CallNumber == 2 && c.Node.DirectParameters.Count > 0))
-            findings.Add(Finding.Create(FindingCodes.RecursiveModule, c.Node.DisplayPath,
+            findings.Add(Finding.Create(StructureCodes.RecursiveModule, c.Node.DisplayPath,
                 $"{c.Node.DisplayPath} ({c.Node.TypeName}) ran {recorder.Calls.Count(x => ReferenceEquals(x.Node, c.Node))} times in one pass; its parameters are counted once and later rows are marked (recursive).",
                 "Nothing to fix if the module is meant to be reused (shared weights).",
-                new Dictionary<string, string> { ["calls"] = recorder.Calls.Count(x => ReferenceEquals(x.Node, c.Node)).ToString(System.Globalization.CultureInfo.InvariantCulture) }));
+                new Evidence { ["calls"] = EvidenceValue.Count(recorder.Calls.Count(x => ReferenceEquals(x.Node, c.Node))) }));
         return neverRan;
     }
 

@@ -31,45 +31,41 @@ public enum SummaryColumns
 }
 
 /// <summary>How to run a model summary.</summary>
-public sealed class SummaryOptions
+public sealed record SummaryOptions
 {
     /// <summary>Shapes of the inputs to generate, one per forward argument (e.g. <c>[1, 3, 224, 224]</c>).</summary>
-    public IList<long[]> InputShapes { get; set; } = [];
+    public IReadOnlyList<long[]> InputShapes { get; init; } = [];
 
     /// <summary>Element types of the generated inputs, one per shape (default float32). Use int64 for Embedding indices.</summary>
-    public IList<ScalarType> InputDTypes { get; set; } = [];
+    public IReadOnlyList<ScalarType> InputDTypes { get; init; } = [];
 
     /// <summary>Example inputs to use instead of generated ones. They are not modified.</summary>
-    public IList<Tensor>? InputTensors { get; set; }
+    public IReadOnlyList<Tensor>? InputTensors { get; init; }
 
     /// <summary>
     /// When set, the shapes exclude the batch dimension and a batch of 1 is inserted at this index
     /// (torchinfo's <c>batch_dim</c>).
     /// </summary>
-    public int? BatchDim { get; set; }
+    public int? BatchDim { get; init; }
 
-    /// <summary>Rows deeper than this are hidden (they still count in the totals). Default 3, as torchinfo.</summary>
-    public int Depth { get; set; } = 3;
 
     /// <summary>Run the pass in training mode (BatchNorm uses batch statistics, Dropout is active). Default: eval.
     /// The model's mode, buffers and the global RNG state are restored afterwards.</summary>
-    public bool TrainMode { get; set; }
+    public bool TrainMode { get; init; }
 
-    /// <summary>Columns of the table.</summary>
-    public SummaryColumns Columns { get; set; } = SummaryColumns.Default;
 
     /// <summary>Measure the peak memory of one forward+backward step (a second, unhooked pass). Default true.</summary>
-    public bool MeasureMemory { get; set; } = true;
+    public bool MeasureMemory { get; init; } = true;
 
     /// <summary>Device for generated inputs; default: the device of the model's first parameter, else CPU.</summary>
-    public Device? Device { get; set; }
+    public Device? Device { get; init; }
 
     /// <summary>Seed for generated inputs (a private generator: the global RNG is not touched). Default 0.</summary>
-    public long Seed { get; set; }
+    public long Seed { get; init; }
 
     /// <summary>
     /// The most memory, in bytes, the summary may need (its estimate is checked before any tensor is made; see
     /// docs/bad-input.md). Null: the memory available now (<c>MemAvailable</c> on Linux).
     /// </summary>
-    public long? MaxMemoryBytes { get; set; }
+    public long? MaxMemoryBytes { get; init; }
 }

@@ -1,3 +1,4 @@
+using TorchDoctor.Probes;
 using TorchDoctor.Findings;
 
 namespace TorchDoctor.Inspection;
@@ -91,16 +92,12 @@ public sealed class ForwardFailure
 }
 
 /// <summary>The result of a model summary: rows, totals, measured memory, findings, and the failure if the pass failed.</summary>
-public sealed class SummaryReport
+public sealed record SummaryReport
 {
     /// <summary>Name of the model (type name or file).</summary>
     public required string ModelName { get; init; }
     /// <summary>Rows in execution order.</summary>
     public required IReadOnlyList<SummaryRow> Rows { get; init; }
-    /// <summary>Rows deeper than this are hidden in tables.</summary>
-    public int Depth { get; init; } = 3;
-    /// <summary>Columns shown in tables.</summary>
-    public SummaryColumns Columns { get; init; } = SummaryColumns.Default;
     /// <summary>All parameters, shared tensors once.</summary>
     public long TotalParams { get; init; }
     /// <summary>Parameters that require gradients.</summary>
@@ -141,9 +138,5 @@ public sealed class SummaryReport
     /// <summary>True when the forward pass completed.</summary>
     public bool Succeeded => Failure is null;
 
-    /// <summary>The torchinfo-style plain-text table.</summary>
-    public override string ToString() => Reporting.SummaryText.Render(this);
 
-    /// <summary>The JSON document (the CLI's <c>--json</c> contract).</summary>
-    public string ToJson(bool indented = true) => Reporting.SummaryJson.Render(this, indented);
 }

@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using System.Buffers.Binary;
 using System.Text;
 using Google.Protobuf;

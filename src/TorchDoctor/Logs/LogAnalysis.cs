@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using TorchDoctor.Detectors;
 using TorchDoctor.Findings;
 
@@ -44,7 +45,7 @@ public static class LogAnalysis
     public static RunAnalysis Analyze(ScalarLog log, string? trainTag = null, string? valTag = null, CurveThresholds? thresholds = null, string? displayName = null)
     {
         ArgumentNullException.ThrowIfNull(log);
-        var curves = CurveSet.Find(log, trainTag, valTag) with { Run = displayName ?? log.Name };
+        var curves = CurveSets.Find(log, trainTag, valTag) with { Run = displayName ?? log.Name };
         var notes = new List<string>();
         string TagList() => log.Scalars.Count == 0 ? "no scalar tags at all" :
             $"{log.Scalars.Count} tags: {string.Join(", ", log.Tags.Take(8))}{(log.Scalars.Count > 8 ? ", …" : "")}";

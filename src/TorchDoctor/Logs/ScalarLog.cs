@@ -1,10 +1,6 @@
+using TorchDoctor.Observations;
 namespace TorchDoctor.Logs;
 
-/// <summary>One logged scalar: the step it was logged at, its value and the wall time (seconds since the Unix epoch; 0 when unknown).</summary>
-/// <param name="Step">Global step.</param>
-/// <param name="Value">The value.</param>
-/// <param name="WallTime">Seconds since the Unix epoch.</param>
-public readonly record struct ScalarPoint(long Step, double Value, double WallTime);
 
 /// <summary>A text entry from a log (TensorBoard text plugin or a run-log finding).</summary>
 /// <param name="Tag">The tag.</param>

@@ -1,7 +1,22 @@
 namespace TorchDoctor.Observations;
 
+/// <summary>
+/// Anything a probe or monitor observed at one step: the plain records that flow from monitors to detectors and sinks.
+/// Monitors may define their own (a record implementing this) and emit them through <c>StepContext.Emit</c>.
+/// </summary>
+public interface IObservation
+{
+    /// <summary>The training step it was observed at.</summary>
+    long Step { get; }
+}
+
+/// <summary>The end of an epoch, as reported by <c>Doctor.EndEpoch</c>.</summary>
+/// <param name="Step">The last step of the epoch.</param>
+/// <param name="Record">What the loop reported: epoch number, losses, accuracies, metrics.</param>
+public sealed record EpochObservation(long Step, EpochRecord Record) : IObservation;
+
 /// <summary>What an activation probe copied out of one module call's output (and input) at one step.</summary>
-public sealed record ActivationObservation
+public sealed record ActivationObservation : IObservation
 {
     /// <summary>Training step.</summary>
     public required long Step { get; init; }
@@ -57,10 +72,10 @@ public sealed record ActivationObservation
 /// <param name="BackwardOrder">Order in which backward reached this module (0 = first, nearest the loss).</param>
 /// <param name="Norm">L2 norm of the gradient (NaN when it is not finite).</param>
 /// <param name="NonFinite">Non-finite elements in the gradient.</param>
-public sealed record ActivationGradientObservation(long Step, string Module, int BackwardOrder, double Norm, long NonFinite);
+public sealed record ActivationGradientObservation(long Step, string Module, int BackwardOrder, double Norm, long NonFinite) : IObservation;
 
 /// <summary>One parameter after backward at one step.</summary>
-public sealed record ParameterObservation
+public sealed record ParameterObservation : IObservation
 {
     /// <summary>Training step.</summary>
     public required long Step { get; init; }
@@ -100,14 +115,14 @@ public sealed record ParameterObservation
 /// <param name="RequiresGrad">Whether it requires a gradient.</param>
 /// <param name="HasGradient">Whether it had a gradient at this step.</param>
 /// <param name="GradNorm">‖g‖ at this step (0 without a gradient).</param>
-public sealed record UpdateObservation(long Step, string Name, string Module, int Rank, double UpdateNorm, double WeightNorm, bool RequiresGrad, bool HasGradient, double GradNorm = 0)
+public sealed record UpdateObservation(long Step, string Name, string Module, int Rank, double UpdateNorm, double WeightNorm, bool RequiresGrad, bool HasGradient, double GradNorm = 0) : IObservation
 {
     /// <summary>‖Δw‖ / ‖w‖ (0 when both are 0).</summary>
     public double Ratio => WeightNorm > 0 ? UpdateNorm / WeightNorm : UpdateNorm > 0 ? double.PositiveInfinity : 0;
 }
 
 /// <summary>Everything observed in one step, handed to the detectors.</summary>
-public sealed class StepObservations
+public sealed class StepObservations : IObservation
 {
     /// <summary>The step.</summary>
     public required long Step { get; init; }
@@ -127,4 +142,6 @@ public sealed class StepObservations
     public IReadOnlyCollection<string> ModulesThatRan { get; init; } = [];
     /// <summary>Global gradient L2 norm (all parameters), when sampled.</summary>
     public double? GlobalGradNorm { get; init; }
+    /// <summary>Observations that added monitors emitted during the step (their own record types), in order.</summary>
+    public IReadOnlyList<IObservation> Extra { get; init; } = [];
 }

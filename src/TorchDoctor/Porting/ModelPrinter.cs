@@ -1,3 +1,4 @@
+using TorchDoctor.Probes;
 using System.Reflection;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -52,7 +53,7 @@ public static class ModelPrinter
     /// <summary>Type name as PyTorch prints it, arguments, and a note when the layer is unknown.</summary>
     private static (string Type, string Args, string? Note) Describe1(Module m)
     {
-        var type = TorchDoctor.Inspection.ModuleNode.TypeNameOf(m);
+        var type = ModuleNode.TypeNameOf(m);
         string B(bool v) => PyRepr.Bool(v);
         string F(double v) => PyRepr.Float(v);
         string I(long v) => PyRepr.Int(v);

@@ -75,38 +75,6 @@ public sealed class NumericComparison
     /// <summary>Something the user should know (e.g. the model's own weights were used), or null.</summary>
     public string? Note { get; init; }
 
-    /// <summary>A readable account.</summary>
-    public string ToText()
-    {
-        var sb = new StringBuilder();
-        var file = System.IO.Path.GetFileName(ReferencePath);
-        var input = string.Join(", ", InputShapes.Select(StateDictComparison.Shape));
-        if (!ExpectedShape.SequenceEqual(ActualShape))
-            sb.AppendLine($"Numbers ({file}, input {input}): the output shape differs: PyTorch {StateDictComparison.Shape(ExpectedShape)}, the port {StateDictComparison.Shape(ActualShape)}.");
-        else if (NonFiniteText() is { } nf)
-            sb.AppendLine($"Numbers ({file}, input {input}, eval mode): the outputs differ: {nf}");
-        else
-            sb.AppendLine($"Numbers ({file}, input {input}, eval mode): max abs error {Num(MaxAbsError)}, max rel error {Num(MaxRelError)} " +
-                $"(tolerance {Num(Tolerance)}): {(Matches ? "the outputs match" : "the outputs differ")}.");
-        if (Note is not null) sb.AppendLine("  Note: " + Note);
-        if (HadLayers)
-        {
-            if (FirstDivergent is { } d)
-            {
-                sb.Append($"  First divergent layer: {d.Path} ({d.Type})");
-                if (d.ReferenceName != d.Path) sb.Append($" = PyTorch's {d.ReferenceName}");
-                sb.AppendLine(d.Expected.SequenceEqual(d.Actual)
-                    ? $": max rel error {Num(d.MaxRelError)} (max abs {Num(d.MaxAbsError)})."
-                    : $": output shape {StateDictComparison.Shape(d.Actual)}, PyTorch's {StateDictComparison.Shape(d.Expected)}.");
-                var before = Layers.TakeWhile(l => !ReferenceEquals(l, d)).LastOrDefault();
-                if (before is not null) sb.AppendLine($"  The layer before it matches: {before.Path} ({before.Type}), max rel error {Num(before.MaxRelError)}.");
-                if (Hint is not null) sb.AppendLine("  Usual causes: " + Hint);
-            }
-            else if (Layers.Count > 0)
-                sb.AppendLine($"  All {Layers.Count} compared layer outputs are within tolerance.");
-        }
-        return sb.ToString();
-    }
 
     internal static string Num(double v) => double.IsNaN(v) ? "n/a" : v == 0 ? "0" : v.ToString(Math.Abs(v) < 1e-3 || Math.Abs(v) >= 1e4 ? "0.00e+00" : "0.######", CultureInfo.InvariantCulture);
 }
@@ -155,7 +123,7 @@ public static class NumericComparer
         }
         try
         {
-            var outs = ModelSummary.Tensors(output).ToList();
+            var outs = TensorInfo.Tensors(output).ToList();
             if (outs.Count == 0)
                 throw new ModelFileException($"{reference.Path}: the model returned no tensor to compare with the reference output.");
             double maxAbs = 0, maxRel = 0;
@@ -206,7 +174,7 @@ public static class NumericComparer
         finally
         {
             capture.Dispose();
-            foreach (var t in ModelSummary.Tensors(output)) t.Dispose();
+            foreach (var t in TensorInfo.Tensors(output)) t.Dispose();
         }
     }
 

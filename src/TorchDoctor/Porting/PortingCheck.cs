@@ -1,15 +1,15 @@
+using TorchDoctor.Probes;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using TorchDoctor.Findings;
 using TorchDoctor.Inspection;
-using TorchDoctor.Reporting;
 using Module = TorchSharp.torch.nn.Module;
 
 namespace TorchDoctor.Porting;
 
 /// <summary>What to compare a port with. Give at least one of the three PyTorch sources.</summary>
-public sealed class PortingOptions
+public sealed record PortingOptions
 {
     /// <summary>A file holding PyTorch's <c>print(model)</c> text.</summary>
     public string? PyTorchPrintPath { get; init; }
@@ -50,143 +50,9 @@ public sealed class PortingReport
         && (StateDict is null || (StateDict.Clean && StateDict.NonFinite.Count == 0))
         && (Numbers is null || Numbers.Matches);
 
-    /// <summary>Text for people.</summary>
-    public override string ToString()
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine($"Porting check: {ModelName} (C#) against its PyTorch original");
-        if (Structure is not null) sb.Append(Structure.ToText());
-        if (StateDict is not null) sb.Append(StateDict.ToText());
-        if (Numbers is not null) sb.Append(Numbers.ToText());
-        sb.AppendLine(Matches ? "Result: the port matches." : "Result: the port differs (see above).");
-        return sb.ToString();
-    }
 
-    /// <summary>
-    /// The JSON contract of <c>torchdoctor compare --json</c>: <c>structure</c> [{path, kind, expected, actual,
-    /// changesComputation, explanation}], <c>missingKeys</c>, <c>unexpectedKeys</c>, <c>shapeMismatches</c> [{key,
-    /// expected, actual}], <c>suggestedMapping</c>, <c>maxAbsError</c>, <c>maxRelError</c>, <c>firstDivergentLayer</c>,
-    /// <c>findings</c>, and <c>match</c>. Parts that were not compared are null.
-    /// </summary>
-    public string ToJson(bool indented = true)
-    {
-        return JsonText.Write(indented, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("model", ModelName);
-            w.WriteBoolean("match", Matches);
-            if (Structure is null) w.WriteNull("structure");
-            else
-            {
-                w.WriteStartArray("structure");
-                foreach (var d in Structure.Differences)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("path", d.Path);
-                    w.WriteString("kind", d.KindName);
-                    if (d.Expected is null) w.WriteNull("expected"); else w.WriteString("expected", d.Expected);
-                    if (d.Actual is null) w.WriteNull("actual"); else w.WriteString("actual", d.Actual);
-                    w.WriteBoolean("changesComputation", d.ChangesComputation);
-                    w.WriteString("explanation", d.Explanation);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("notCompared");
-                foreach (var u in Structure.Unverified) w.WriteStringValue(u);
-                w.WriteEndArray();
-            }
-            var sd = StateDict;
-            Strings(w, "missingKeys", sd?.MissingKeys);
-            Strings(w, "unexpectedKeys", sd?.UnexpectedKeys);
-            if (sd is null) w.WriteNull("shapeMismatches");
-            else
-            {
-                w.WriteStartArray("shapeMismatches");
-                foreach (var s in sd.ShapeMismatches)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("key", s.Key);
-                    JsonText.WriteShape(w, "expected", s.Expected);
-                    JsonText.WriteShape(w, "actual", s.Actual);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("dtypeMismatches");
-                foreach (var d in sd.DTypeMismatches)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("key", d.Key);
-                    w.WriteString("expected", d.Expected.ToString());
-                    w.WriteString("actual", d.Actual.ToString());
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            if (sd?.SuggestedMapping is not { } map) w.WriteNull("suggestedMapping");
-            else
-            {
-                w.WriteStartObject("suggestedMapping");
-                w.WriteStartArray("rules");
-                foreach (var r in map.Rules) { w.WriteStartObject(); w.WriteString("from", r.From); w.WriteString("to", r.To); w.WriteEndObject(); }
-                w.WriteEndArray();
-                w.WriteStartObject("keys");
-                foreach (var p in map.Pairs) w.WriteString(p.From, p.To);
-                w.WriteEndObject();
-                Strings(w, "missingAfter", sd.MissingAfterMapping);
-                Strings(w, "unexpectedAfter", sd.UnexpectedAfterMapping);
-                w.WriteString("code", map.Code(sd.CheckpointPath, sd.Format == "safetensors"));
-                w.WriteEndObject();
-            }
-            if (sd is null) w.WriteNull("weightsLoaded"); else w.WriteNumber("weightsLoaded", sd.LoadedCount);
-            var n = Numbers;
-            Number(w, "maxAbsError", n?.MaxAbsError);
-            Number(w, "maxRelError", n?.MaxRelError);
-            Number(w, "tolerance", n?.Tolerance);
-            if (sd is null) w.WriteNull("nonFiniteWeights");
-            else { w.WriteStartObject("nonFiniteWeights"); foreach (var kv in sd.NonFinite) w.WriteNumber(kv.Key, kv.Value); w.WriteEndObject(); }
-            if (n is null) { w.WriteNull("nonFiniteExpected"); w.WriteNull("nonFiniteActual"); }
-            else { w.WriteNumber("nonFiniteExpected", n.NonFiniteExpected); w.WriteNumber("nonFiniteActual", n.NonFiniteActual); w.WriteNumber("nonFiniteInput", n.NonFiniteInput); }
-            if (n is null) { w.WriteNull("outputShape"); w.WriteNull("expectedOutputShape"); }
-            else { JsonText.WriteShape(w, "outputShape", n.ActualShape); JsonText.WriteShape(w, "expectedOutputShape", n.ExpectedShape); }
-            if (n?.FirstDivergent is { } d1) w.WriteString("firstDivergentLayer", d1.Path); else w.WriteNull("firstDivergentLayer");
-            if (n is null || !n.HadLayers) w.WriteNull("layers");
-            else
-            {
-                w.WriteStartArray("layers");
-                foreach (var l in n.Layers)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("path", l.Path);
-                    w.WriteString("reference", l.ReferenceName);
-                    w.WriteString("type", l.Type);
-                    JsonText.WriteShape(w, "expectedShape", l.Expected);
-                    JsonText.WriteShape(w, "actualShape", l.Actual);
-                    Number(w, "maxAbsError", l.MaxAbsError);
-                    Number(w, "maxRelError", l.MaxRelError);
-                    w.WriteBoolean("diverges", l.Diverges);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            SummaryJson.WriteFindings(w, Findings);
-            w.WriteEndObject();
-        });
-    }
 
-    private static void Strings(Utf8JsonWriter w, string name, IReadOnlyList<string>? values)
-    {
-        if (values is null) { w.WriteNull(name); return; }
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
-    }
 
-    private static void Number(Utf8JsonWriter w, string name, double? v)
-    {
-        if (v is not { } x || double.IsNaN(x)) w.WriteNull(name);
-        else if (double.IsInfinity(x)) w.WriteString(name, "Infinity");
-        else w.WriteNumber(name, x);
-    }
 }
 
 /// <summary>
@@ -262,7 +128,12 @@ public static class PortingCheck
         };
     }
 
-    private static Dictionary<string, string> Ev(params (string K, string V)[] kv) => kv.ToDictionary(x => x.K, x => x.V);
+    private static Evidence Ev(params (string K, EvidenceValue V)[] kv)
+    {
+        var e = new Evidence();
+        foreach (var (k, v) in kv) e.Add(k, v);
+        return e;
+    }
 
     private static void StructureFindings(StructureComparison s, List<Finding> findings)
     {
@@ -301,13 +172,13 @@ public static class PortingCheck
             findings.Add(Finding.Create(PortingCodes.HarmlessDifferences, null,
                 $"{harmless.Count} structural difference{(harmless.Count == 1 ? "" : "s")} that do not change the computation ({string.Join(", ", kinds)}).",
                 "None needed; renamed modules need the suggested key mapping to load PyTorch's weights.",
-                Ev(("count", harmless.Count.ToString(CultureInfo.InvariantCulture)), ("paths", string.Join(", ", harmless.Select(d => d.Path).Distinct().Take(20))))));
+                Ev(("count", EvidenceValue.Count(harmless.Count)), ("paths", string.Join(", ", harmless.Select(d => d.Path).Distinct().Take(20))))));
         }
         if (s.Unverified.Count > 0)
             findings.Add(Finding.Create(PortingCodes.Unverified, null,
                 $"{s.Unverified.Count} argument{(s.Unverified.Count == 1 ? "" : "s")} in PyTorch's text could not be compared: {string.Join(", ", s.Unverified.Take(10))}.",
                 "Check them by reading the port's constructor calls; the numeric check (--reference) covers what they compute.",
-                Ev(("count", s.Unverified.Count.ToString(CultureInfo.InvariantCulture)))));
+                Ev(("count", EvidenceValue.Count(s.Unverified.Count)))));
     }
 
     private static string Keys(IReadOnlyList<string> keys) => string.Join(", ", keys.Take(10)) + (keys.Count > 10 ? $", ... ({keys.Count} in all)" : "");
@@ -320,7 +191,7 @@ public static class PortingCheck
             findings.Add(Finding.Create(PortingCodes.MissingKeys, null,
                 $"{c.MissingKeys.Count} model key{(c.MissingKeys.Count == 1 ? " is" : "s are")} not in {Path.GetFileName(c.CheckpointPath)}: {Keys(c.MissingKeys)}.",
                 map is null ? "Rename the port's modules to PyTorch's names, or the keys when loading." : $"Rename the keys with the suggested mapping ({ruleText}).",
-                Ev(("count", c.MissingKeys.Count.ToString(CultureInfo.InvariantCulture)))));
+                Ev(("count", EvidenceValue.Count(c.MissingKeys.Count)))));
         if (c.UnexpectedKeys.Count > 0)
         {
             var left = map is null ? c.UnexpectedKeys : c.UnexpectedAfterMapping;
@@ -328,7 +199,7 @@ public static class PortingCheck
                 $"{c.UnexpectedKeys.Count} checkpoint key{(c.UnexpectedKeys.Count == 1 ? " is" : "s are")} not in the model: {Keys(c.UnexpectedKeys)}." +
                 (map is not null && left.Count > 0 ? $" After the suggested mapping, {left.Count} still have no place in the model: {Keys(left)}." : ""),
                 left.Count > 0 ? "The port lacks the modules that hold them (see the structural differences): add them." : $"Rename the keys with the suggested mapping ({ruleText}).",
-                Ev(("count", c.UnexpectedKeys.Count.ToString(CultureInfo.InvariantCulture)))));
+                Ev(("count", EvidenceValue.Count(c.UnexpectedKeys.Count)))));
         }
         if (c.NonFinite.Count > 0)
             findings.Add(Finding.Create(PortingCodes.NonFiniteWeights, c.NonFinite[0].Key,
@@ -336,8 +207,8 @@ public static class PortingCheck
                 string.Join(", ", c.NonFinite.Take(10).Select(kv => $"{kv.Key} ({kv.Value:N0} value(s))")) + (c.NonFinite.Count > 10 ? ", ..." : "") +
                 ". A model loaded from it outputs NaN; the port cannot be checked against it.",
                 "Save the checkpoint again from a healthy training step (the run diverged before it was saved: see docs/detectors.md on NaN origins), or take an earlier checkpoint.",
-                Ev(("tensors", c.NonFinite.Count.ToString(CultureInfo.InvariantCulture)), ("first", c.NonFinite[0].Key),
-                   ("values", c.NonFinite.Sum(kv => kv.Value).ToString(CultureInfo.InvariantCulture)))));
+                Ev(("tensors", EvidenceValue.Count(c.NonFinite.Count)), ("first", c.NonFinite[0].Key),
+                   ("values", EvidenceValue.Count(c.NonFinite.Sum(kv => kv.Value))))));
         foreach (var s in c.ShapeMismatches)
             findings.Add(Finding.Create(PortingCodes.ShapeMismatch, s.Key,
                 $"{s.Key} is {StateDictComparison.Shape(s.Expected)} in the checkpoint but {StateDictComparison.Shape(s.Actual)} in the model.",
@@ -352,14 +223,14 @@ public static class PortingCheck
             findings.Add(Finding.Create(PortingCodes.KeyMapping, null,
                 $"{map.Pairs.Count} checkpoint key{(map.Pairs.Count == 1 ? "" : "s")} map onto missing model keys of the same shapes: {ruleText}.",
                 map.Code(c.CheckpointPath, c.Format == "safetensors"),
-                Ev(("rules", ruleText), ("keys", map.Pairs.Count.ToString(CultureInfo.InvariantCulture)))));
+                Ev(("rules", ruleText), ("keys", EvidenceValue.Count(map.Pairs.Count)))));
         if (c.LoadedCount > 0)
             findings.Add(Finding.Create(PortingCodes.WeightsLoaded, null,
                 c.LoadedStrict
                     ? $"Loaded all {c.LoadedCount} tensors of {Path.GetFileName(c.CheckpointPath)} into the model{(map is null ? "" : " with the suggested mapping")}."
                     : $"Loaded {c.LoadedCount} of the model's {c.ModelCount} tensors (those that match by name and shape{(map is null ? "" : " after the mapping")}); a strict load would fail.",
                 c.LoadedStrict ? "None." : "Fix the keys and shapes above for a strict load.",
-                Ev(("loaded", c.LoadedCount.ToString(CultureInfo.InvariantCulture)), ("model", c.ModelCount.ToString(CultureInfo.InvariantCulture)), ("strict", c.LoadedStrict ? "true" : "false"))));
+                Ev(("loaded", EvidenceValue.Count(c.LoadedCount)), ("model", EvidenceValue.Count(c.ModelCount)), ("strict", c.LoadedStrict ? "true" : "false"))));
     }
 
     private static void NumericFindings(NumericComparison n, StructureComparison? s, List<Finding> findings)

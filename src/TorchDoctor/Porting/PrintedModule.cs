@@ -136,7 +136,7 @@ public sealed class PrintedModule
 }
 
 /// <summary>How <see cref="PrintedModule.ToText"/> renders.</summary>
-public sealed class PrintOptions
+public sealed record PrintOptions
 {
     /// <summary>
     /// Print runs of identical ModuleList items as <c>(0-3): 4 x Linear(...)</c>, as PyTorch 2.x does

@@ -1,3 +1,4 @@
+using TorchDoctor.Probes;
 using System.Globalization;
 using System.Text;
 using TorchDoctor.Inspection;
@@ -132,49 +133,7 @@ public sealed class StateDictComparison
     /// <summary>True when the keys match as they are: nothing missing, unexpected or of another shape.</summary>
     public bool Clean => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0 && ShapeMismatches.Count == 0;
 
-    /// <summary>A readable account.</summary>
-    public string ToText()
-    {
-        var sb = new StringBuilder();
-        var file = System.IO.Path.GetFileName(CheckpointPath);
-        if (Clean)
-            sb.AppendLine($"Parameters: all {ModelCount} state_dict keys of the model match {file} ({Format}, {CheckpointCount} tensors) in name and shape" +
-                (ToleratedMissingKeys.Count > 0 ? $" ({ToleratedMissingKeys.Count} num_batches_tracked missing, tolerated as PyTorch does)" : "") + ".");
-        else
-            sb.AppendLine($"Parameters: {file} ({Format}, {CheckpointCount} tensors) vs the model's state_dict ({ModelCount}): " +
-                $"{MissingKeys.Count} missing, {UnexpectedKeys.Count} unexpected, {ShapeMismatches.Count} of another shape.");
-        if (ReaderNote is not null) sb.AppendLine("  Note: " + ReaderNote + ".");
-        if (NonFinite.Count > 0)
-            sb.AppendLine($"  Non-finite weights: {NonFinite.Count} tensor(s) of the checkpoint hold NaN/Inf: " +
-                string.Join(", ", NonFinite.Take(12).Select(kv => $"{kv.Key} ({kv.Value:N0})")) + (NonFinite.Count > 12 ? ", ..." : "") + ".");
-        void List(string title, IReadOnlyList<string> keys)
-        {
-            if (keys.Count == 0) return;
-            sb.AppendLine($"  {title} ({keys.Count}): {string.Join(", ", keys.Take(12))}{(keys.Count > 12 ? ", ..." : "")}");
-        }
-        List("Missing in the checkpoint", MissingKeys);
-        List("Unexpected (not in the model)", UnexpectedKeys);
-        foreach (var s in ShapeMismatches.Take(12))
-            sb.AppendLine($"  Shape: {s.Key}: checkpoint {Shape(s.Expected)}, model {Shape(s.Actual)}");
-        foreach (var d in DTypeMismatches.Take(12))
-            sb.AppendLine($"  Dtype: {d.Key}: checkpoint {d.Expected}, model {d.Actual} (converted on load, as PyTorch does)");
-        if (SuggestedMapping is { } map)
-        {
-            sb.AppendLine($"  Suggested mapping ({map.Pairs.Count} keys, same shapes in the same order): " +
-                string.Join(", ", map.Rules.Select(r => $"{Show(r.From)} → {Show(r.To)}")));
-            List("  Still missing after it", MissingAfterMapping);
-            List("  Still unexpected after it", UnexpectedAfterMapping);
-            sb.AppendLine("  Code to apply it:");
-            foreach (var line in map.Code(CheckpointPath, Format == "safetensors").TrimEnd().Split('\n')) sb.AppendLine("    " + line);
-        }
-        if (LoadedCount > 0)
-            sb.AppendLine(LoadedStrict
-                ? $"  Loaded all {LoadedCount} tensors into the model{(SuggestedMapping is null ? "" : " (with the mapping)")}."
-                : $"  Loaded the {LoadedCount} of {ModelCount} model tensors that match by name and shape{(SuggestedMapping is null ? "" : " (with the mapping)")}; a strict load would fail.");
-        return sb.ToString();
-    }
 
-    private static string Show(string prefix) => prefix.Length == 0 ? "(no prefix)" : prefix;
 
     internal static string Shape(long[] s) => "[" + string.Join(", ", s) + "]";
 }

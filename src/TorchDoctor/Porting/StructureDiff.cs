@@ -66,66 +66,7 @@ public sealed class StructureComparison
     /// <summary>True when some difference changes the computation.</summary>
     public bool ChangesComputation => Differences.Any(d => d.ChangesComputation);
 
-    /// <summary>A readable tree diff: the PyTorch model's tree, cut down to the branches with differences.</summary>
-    public string ToText()
-    {
-        var sb = new StringBuilder();
-        int changing = Differences.Count(d => d.ChangesComputation);
-        if (Differences.Count == 0)
-            sb.AppendLine($"Structure: the same as PyTorch's print ({Expected.SelfAndDescendants().Count()} modules).");
-        else
-            sb.AppendLine($"Structure: {Differences.Count} difference{(Differences.Count == 1 ? "" : "s")} from PyTorch's print, " +
-                          (changing == 0 ? "none changes the computation." : $"{changing} change{(changing == 1 ? "s" : "")} the computation."));
-        if (Differences.Count > 0)
-        {
-            sb.AppendLine("  " + Expected.TypeName);
-            var printed = new List<string>();
-            var explained = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var d in Differences)
-            {
-                var segments = d.Path == "(root)" ? [] : d.Path.Split('.').ToList();
-                var parents = d.Kind == StructureDifferenceKind.Order ? segments : segments.Take(Math.Max(0, segments.Count - 1)).ToList();
-                int common = 0;
-                while (common < printed.Count && common < parents.Count && printed[common] == parents[common]) common++;
-                for (int k = common; k < parents.Count; k++)
-                {
-                    var node = Expected.Find(string.Join(".", parents.Take(k + 1)));
-                    sb.Append(' ', 4 + 2 * k).Append(parents[k]);
-                    if (node is not null) sb.Append(" (").Append(node.TypeName).Append(')');
-                    sb.AppendLine();
-                }
-                printed = parents;
-                var name = d.Kind == StructureDifferenceKind.Order ? "" : segments.Count > 0 ? segments[^1] : "(root)";
-                sb.Append(' ', 4 + 2 * parents.Count).Append(Line(d, name, explained.Add(d.Explanation))).AppendLine();
-            }
-        }
-        if (Unverified.Count > 0)
-            sb.AppendLine("  Not compared (TorchSharp does not expose them): " + string.Join(", ", Unverified));
-        return sb.ToString();
-    }
 
-    private static string Line(StructureDifference d, string name, bool explain)
-    {
-        var mark = d.Kind switch
-        {
-            StructureDifferenceKind.Missing => "- ",
-            StructureDifferenceKind.Extra => "+ ",
-            StructureDifferenceKind.Order => "^ ",
-            _ => "~ ",
-        };
-        var what = d.Kind switch
-        {
-            StructureDifferenceKind.Missing => $"{name}: missing in the port: {d.Expected}",
-            StructureDifferenceKind.Extra => $"{name}: only in the port: {d.Actual}",
-            StructureDifferenceKind.Type => $"{name}: type {d.Expected} in PyTorch, {d.Actual} in the port",
-            StructureDifferenceKind.Argument => $"{name}: {d.Expected} in PyTorch, {d.Actual} in the port",
-            StructureDifferenceKind.Order => $"children in another order: PyTorch [{d.Expected}], port [{d.Actual}]",
-            StructureDifferenceKind.Renamed => $"{name}: renamed {d.Expected} → {d.Actual}",
-            StructureDifferenceKind.Split => $"{name}: split {d.Expected} → {d.Actual}",
-            _ => name,
-        };
-        return mark + what + (d.ChangesComputation ? "  [changes the computation]" : "  [same computation]") + (explain ? ": " + d.Explanation : " (as above)");
-    }
 }
 
 /// <summary>

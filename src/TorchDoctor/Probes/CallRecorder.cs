@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using TorchDoctor.Inspection;
 using static TorchSharp.torch.nn;
 
 namespace TorchDoctor.Probes;

@@ -1,4 +1,3 @@
-using TorchDoctor.Inspection;
 using TorchDoctor.Observations;
 using TorchSharp;
 using static TorchSharp.torch;

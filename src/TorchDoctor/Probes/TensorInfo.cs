@@ -49,4 +49,24 @@ public sealed record TensorInfo(long[] Shape, ScalarType DType, long Bytes)
                 break;
         }
     }
+
+    /// <summary>Every valid tensor in an argument or result: a tensor, tuples (nested), arrays or lists.</summary>
+    internal static IEnumerable<Tensor> Tensors(object? value)
+    {
+        switch (value)
+        {
+            case null: yield break;
+            case Tensor t:
+                if (!t.IsInvalid) yield return t;
+                yield break;
+            case System.Runtime.CompilerServices.ITuple tuple:
+                for (int i = 0; i < tuple.Length; i++)
+                    foreach (var x in Tensors(tuple[i])) yield return x;
+                yield break;
+            case System.Collections.IEnumerable seq when value is not string:
+                foreach (var item in seq)
+                    foreach (var x in Tensors(item)) yield return x;
+                yield break;
+        }
+    }
 }

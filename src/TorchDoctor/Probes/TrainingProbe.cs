@@ -1,4 +1,3 @@
-using TorchDoctor.Inspection;
 using TorchDoctor.Observations;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -143,14 +142,14 @@ internal sealed class TrainingProbe : IForwardObserver
     {
         bool relu = ReluFamily.Contains(type);
         Tensor? firstInput = null;
-        foreach (var i in inputs.SelectMany(x => Inspection.ModelSummary.Tensors(x)))
+        foreach (var i in inputs.SelectMany(x => TensorInfo.Tensors(x)))
             if (i.is_floating_point()) { firstInput = i; break; }
         // One read for every statistic of the output (and the saturation of a sigmoid/tanh input).
         var (mean, std, min, max, zeros, nonFinite, deadUnits, saturated) =
             TensorStats.Activation(t, relu, Squashing.Contains(type) ? firstInput : null, _saturationLimit);
         long inputNonFinite = 0;
         if (nonFinite > 0)
-            foreach (var i in inputs.SelectMany(x => Inspection.ModelSummary.Tensors(x)))
+            foreach (var i in inputs.SelectMany(x => TensorInfo.Tensors(x)))
                 if (i.is_floating_point() && !double.IsFinite(TensorStats.Sum(i)))
                     inputNonFinite += TensorStats.Summary(i).NonFinite;
         var o = new ActivationObservation

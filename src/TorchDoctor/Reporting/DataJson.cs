@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using System.Text.Json;
 using TorchDoctor.Data;
 using TorchDoctor.Detectors;

@@ -1,3 +1,4 @@
+using TorchDoctor.Findings;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -22,5 +23,19 @@ public static class JsonText
         w.WriteStartArray(name);
         foreach (var d in shape) w.WriteNumberValue(d);
         w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// Writes one evidence value: a JSON number when it has a finite number (counts as integers, fractions as
+    /// fractions: 0.123 for "12.3%"), otherwise its text.
+    /// </summary>
+    public static void WriteEvidence(Utf8JsonWriter w, string name, EvidenceValue v)
+    {
+        if (v.Number is { } n && double.IsFinite(n))
+        {
+            if (v.Unit == EvidenceUnit.Count && n == Math.Floor(n) && Math.Abs(n) < 9e15) w.WriteNumber(name, (long)n);
+            else w.WriteNumber(name, n);
+        }
+        else w.WriteString(name, v.Text);
     }
 }

@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using TorchDoctor.Findings;
 using TorchDoctor.Logs;
 
@@ -69,7 +70,7 @@ public sealed class ReportRun
     public static ReportRun From(ScalarLog log, CurveSet? curves = null)
     {
         ArgumentNullException.ThrowIfNull(log);
-        curves ??= CurveSet.Find(log);
+        curves ??= CurveSets.Find(log);
         var r = new ReportRun { Name = curves.Run };
         if (curves.TrainLossTag is { } tl) r.Loss[tl] = curves.TrainLoss;
         if (curves.ValLossTag is { } vl) r.Loss[vl] = curves.ValLoss;

@@ -118,7 +118,7 @@ public static class SummaryJson
         if (f.Step is null) w.WriteNull("step"); else w.WriteNumber("step", f.Step.Value);
         w.WriteString("message", f.Message);
         w.WriteStartObject("evidence");
-        foreach (var (k, v) in f.Evidence) w.WriteString(k, v);
+        foreach (var (k, v) in f.Evidence) JsonText.WriteEvidence(w, k, v);
         w.WriteEndObject();
         w.WriteString("advice", f.Advice);
     }

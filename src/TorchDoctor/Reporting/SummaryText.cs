@@ -24,11 +24,11 @@ public static class SummaryFormat
     }
 
     /// <summary>Rows visible at the report's depth.</summary>
-    public static IEnumerable<(int Index, SummaryRow Row)> VisibleRows(SummaryReport r)
-        => r.Rows.Select((row, i) => (i, row)).Where(x => x.row.Depth <= r.Depth);
+    public static IEnumerable<(int Index, SummaryRow Row)> VisibleRows(SummaryReport r, SummaryExportSettings s)
+        => r.Rows.Select((row, i) => (i, row)).Where(x => x.row.Depth <= s.Depth);
 
     /// <summary>The text of one cell.</summary>
-    public static string Cell(SummaryReport r, int index, SummaryColumns column)
+    public static string Cell(SummaryReport r, SummaryExportSettings s, int index, SummaryColumns column)
     {
         var row = r.Rows[index];
         switch (column)
@@ -39,12 +39,12 @@ public static class SummaryFormat
                 if (row.Failed) return "FAILED";
                 return row.OutputShapes.Count == 0 ? "--" : TensorInfo.FormatShape(row.OutputShapes[0]);
             case SummaryColumns.Params:
-                return row.ParamsCell(r.Depth);
+                return row.ParamsCell(s.Depth);
             case SummaryColumns.ParamsPercent:
             {
                 if (row.Params == 0 || r.TotalParams == 0) return "--";
                 if (row.Recursive) return "(recursive)";
-                var p = row.Depth == r.Depth || row.IsLeaf ? row.Params : row.LeftoverParams;
+                var p = row.Depth == s.Depth || row.IsLeaf ? row.Params : row.LeftoverParams;
                 return p == 0 ? "--" : (100.0 * p / r.TotalParams).ToString("0.00", Inv) + "%";
             }
             case SummaryColumns.Trainable:
@@ -54,7 +54,7 @@ public static class SummaryFormat
             case SummaryColumns.MultAdds:
             {
                 long m = row.IsLeaf ? row.MultAdds
-                    : row.Depth == r.Depth ? Descendants(r, index).Where(d => d.IsLeaf).Sum(d => d.MultAdds) : 0;
+                    : row.Depth == s.Depth ? Descendants(r, index).Where(d => d.IsLeaf).Sum(d => d.MultAdds) : 0;
                 return m <= 0 ? "--" : m.ToString("N0", Inv);
             }
             case SummaryColumns.Time:
@@ -132,11 +132,11 @@ public static class SummaryFormat
 public static class SummaryText
 {
     /// <summary>Renders the whole report.</summary>
-    public static string Render(SummaryReport r)
+    public static string Render(SummaryReport r, SummaryExportSettings s)
     {
         const int colWidth = 25;
-        var cols = SummaryFormat.Columns(r.Columns);
-        var visible = SummaryFormat.VisibleRows(r).ToList();
+        var cols = SummaryFormat.Columns(s.Columns);
+        var visible = SummaryFormat.VisibleRows(r, s).ToList();
         int nameWidth = 40;
         int longest = r.Rows.Select(x => x.Label.Length + x.Depth * 5 + 1).DefaultIfEmpty(0).Max();
         if (longest >= nameWidth) nameWidth = (int)Math.Ceiling(longest / 5.0) * 5;
@@ -152,7 +152,7 @@ public static class SummaryText
         foreach (var (i, row) in visible)
         {
             var line = new StringBuilder((SummaryFormat.TreePrefix(row.Depth) + row.Label).PadRight(nameWidth) + " " + row.Path.PadRight(pathWidth));
-            foreach (var c in cols) line.Append(' ').Append(SummaryFormat.Cell(r, i, c.Column).PadRight(colWidth));
+            foreach (var c in cols) line.Append(' ').Append(SummaryFormat.Cell(r, s, i, c.Column).PadRight(colWidth));
             sb.AppendLine(line.ToString().TrimEnd());
         }
         sb.AppendLine(bar);

@@ -2,13 +2,14 @@ using System.Runtime.InteropServices;
 using TorchDoctor.Detectors;
 using TorchDoctor.Findings;
 using TorchDoctor.Inspection;
+using TorchDoctor.Monitors;
 using TorchDoctor.Observations;
 using TorchDoctor.Probes;
 using TorchDoctor.Runtime;
+using TorchDoctor.Sinks;
 using TorchSharp;
 using static TorchSharp.torch;
 using Module = TorchSharp.torch.nn.Module;
-using Parameter = TorchSharp.Modules.Parameter;
 
 namespace TorchDoctor.Training;
 
@@ -50,10 +51,17 @@ public sealed record DoctorOptions
     /// <summary>The detectors to run. Default: <see cref="TrainingDetectors.All"/>.</summary>
     public IReadOnlyList<ITrainingDetector>? Detectors { get; init; }
     /// <summary>
-    /// Where the run is recorded, as it trains: e.g. <c>RunSinks.ForDirectory("runs/exp1")</c> for a JSONL run log and
-    /// TensorBoard event files. Each step, scalar, finding and phase goes to every sink; disposing the doctor closes them.
+    /// Live outputs (<see cref="IDoctorSink"/>): each receives every finding and observation as it happens; a sink that throws
+    /// never breaks training or the other sinks. Run recorders (<see cref="IRunSink"/>) such as <c>RunSinks.ForDirectory("runs/exp1")</c>
+    /// (a JSONL run log and TensorBoard event files) also get the run's start, steps with learning rate, memory and
+    /// histograms, scalars and phases. Disposing the doctor disposes them. More: <see cref="Doctor.AddSink"/>.
     /// </summary>
-    public IReadOnlyList<IRunSink> Sinks { get; init; } = [];
+    public IReadOnlyList<IDoctorSink> Sinks { get; init; } = [];
+    /// <summary>
+    /// Added capabilities, run after the built-in monitors (forward probe, parameters, updates) at each moment of the
+    /// loop. Register one with <c>options with { Monitors = [myMonitor] }</c>.
+    /// </summary>
+    public IReadOnlyList<ITrainingMonitor> Monitors { get; init; } = [];
     /// <summary>What the recording adds (histograms, run name).</summary>
     public RunRecorderOptions Recording { get; init; } = new();
     /// <summary>
@@ -96,19 +104,18 @@ public sealed class Doctor : IDisposable
 {
     private static readonly HashSet<string> NativeInternals = ["LSTM", "GRU", "RNN", "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer"];
 
-    private readonly Module _model;
     private readonly DoctorOptions _options;
     private readonly ModuleTree _tree;
-    private readonly TrainingProbe _probe;
-    private readonly ModuleHooks _hooks;
-    private readonly List<(string Name, string Module, Parameter P)> _params;
+    private readonly IReadOnlyList<MonitoredParameter> _params;
+    private readonly ForwardProbeMonitor _forward;
+    private readonly UpdateMonitor? _updates;
+    private readonly List<ITrainingMonitor> _monitors;
+    private readonly SafeAggregateSink _sinks;
     private readonly List<Finding> _findings = [];
     private readonly Dictionary<(string, string?), int> _counts = [];
     private readonly IReadOnlyList<ITrainingDetector> _detectors;
-    private readonly UpdateTracker _updates = new();
-    private double? _loss;
-    private List<ParameterObservation> _paramObs = [];
-    private double? _globalNorm;
+    private StepContext? _step;
+    private bool _sampled;
     private bool _inStep;
     private bool _anomalyArmed;
     private AnomalyMode? _anomaly;
@@ -124,22 +131,44 @@ public sealed class Doctor : IDisposable
 
     private Doctor(Module model, optim.Optimizer? optimizer, DoctorOptions options)
     {
-        _model = model;
         _options = options;
         _detectors = options.Detectors ?? TrainingDetectors.All;
         _tree = ModuleTree.Build(model);
-        _probe = new TrainingProbe(_tree, options.Probes, options.Thresholds.SaturationLimit);
         _schedule = options.Schedule is null ? null : new SamplingSchedule(options.SampleInterval, options.Schedule);
         History = new TrainingHistory(options.Window);
-        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => (Name: n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, Module: n.DisplayPath, P: p.Parameter)))
-            .GroupBy(p => ParamKeys.Identity(p.P)).Select(g => g.First()).ToList();
-        _hooks = ModuleHooks.Attach(_tree.Nodes.Select(n => n.Module), _probe);
+        _params = _tree.Nodes.SelectMany(n => n.DirectParameters.Select(p => new MonitoredParameter(n.Path.Length == 0 ? p.Name : n.Path + "." + p.Name, n.DisplayPath, p.Parameter)))
+            .GroupBy(p => ParamKeys.Identity(p.Parameter)).Select(g => g.First()).ToList();
+        _sinks = new SafeAggregateSink([new EventSink(this), .. options.Sinks]);
+        // Today's probes are the first monitors; added monitors run after them at every moment.
+        _forward = new ForwardProbeMonitor(options.Probes, options.Thresholds.SaturationLimit);
+        _monitors = [_forward, new ParameterMonitor(options.Probes)];
+        if ((options.Probes & ProbeKinds.Updates) != 0) _monitors.Add(_updates = new UpdateMonitor());
+        _monitors.AddRange(options.Monitors);
+        var host = new MonitorHost(model, _tree, _params);
+        foreach (var m in _monitors) m.Attach(host);
         _convergence = new ConvergenceMonitor(model, _tree, optimizer, options.CurveThresholds, options.Window, Raise);
-
         if (options.LeakWatch) _leakWatch = new LeakWatch(new LeakWatchOptions { Attribution = options.LeakAttribution });
+        // The run recording starts before the static checks, so its log opens with the run and then their findings.
+        if (options.Sinks.OfType<IRunSink>().Any())
+            _recorder = new RunRecorder(this, model, optimizer, o => _sinks.Emit(new ObservationEvent(o)), options.Recording, options.SampleInterval);
         StaticChecks(optimizer);
-        if (options.Sinks.Count > 0) _recorder = new RunRecorder(this, model, optimizer, options.Sinks, options.Recording, options.SampleInterval);
+        _recorder?.Started();
     }
+
+    /// <summary>Adds a live output (see <see cref="DoctorOptions.Sinks"/>); it sees events from now on.</summary>
+    public void AddSink(IDoctorSink sink)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _sinks.Add(sink);
+    }
+
+    /// <summary>What sinks (and <see cref="FindingRaised"/> handlers) threw; they were isolated and the run went on.</summary>
+    public IReadOnlyList<SinkError> SinkErrors => _sinks.Errors;
+
+    /// <summary>The epochs ended so far (<see cref="EndEpoch(EpochRecord)"/>).</summary>
+    public int Epoch => _epoch;
+
+    private bool NonFiniteWatch => (_forward.Kinds & ProbeKinds.NonFinite) != 0;
 
     /// <summary>
     /// Records a scalar the loop computed (validation loss, accuracy, an epoch metric) at the current step, for the sinks
@@ -171,7 +200,7 @@ public sealed class Doctor : IDisposable
     /// <summary>The step now running (or last run); 0 for the first step.</summary>
     public long Step { get; private set; } = -1;
     /// <summary>True when the current step runs the full probes.</summary>
-    public bool IsSampled => _probe.Sampled;
+    public bool IsSampled => _sampled;
     /// <summary>The sampling schedule in force (null with a fixed interval, <see cref="DoctorOptions.Schedule"/> = null).</summary>
     public SamplingSchedule? Schedule => _schedule;
     /// <summary>Findings so far: the first occurrence of each (code, module), in the order found.</summary>
@@ -209,10 +238,10 @@ public sealed class Doctor : IDisposable
         if (_inStep) EndStep();
         Step++;
         _inStep = true;
-        _loss = null;
-        _paramObs = [];
-        _globalNorm = null;
-        _probe.Begin(Step, _schedule?.IsSampled(Step) ?? Step % _options.SampleInterval == 0);
+        // The sampling decision is the doctor's: the schedule, or a fixed interval.
+        _sampled = _schedule?.IsSampled(Step) ?? Step % _options.SampleInterval == 0;
+        _step = new StepContext(Step, _sampled, NonFiniteWatch, o => _sinks.Emit(new ObservationEvent(o)));
+        foreach (var m in _monitors) m.OnBeginStep(_step);
         _convergence.BeginStep(Step);
         if (_anomalyArmed && !_anomalyOn)
             _anomaly = autograd.detect_anomaly();   // disposed at the end of the step: restores the previous mode
@@ -232,25 +261,23 @@ public sealed class Doctor : IDisposable
         }
         if (loss is not null && !loss.IsInvalid && loss.numel() == 0)
             throw new ArgumentException($"The loss tensor is empty (shape [{string.Join(", ", loss.shape)}]): there is no loss to record. An empty batch? Check the loader and the loss's reduction.", nameof(loss));
+        var step = _step!;
         if (loss is not null && !loss.IsInvalid)
-            _loss = loss.numel() != 1 ? TensorStats.Sum(loss)
+            step.Loss = loss.numel() != 1 ? TensorStats.Sum(loss)
                   : loss.dtype == ScalarType.Float64 ? loss.item<double>()
                   : loss.dtype == ScalarType.Float32 ? loss.item<float>()
                   : TensorStats.Sum(loss);   // one sync, no temporaries
-        var (_, grads, entered) = _probe.Take();
-        bool nonFinite = _loss is { } l && !double.IsFinite(l) || grads.Any(g => g.NonFinite > 0) ||
-                         (_probe.Kinds & ProbeKinds.NonFinite) != 0 && !_probe.Sampled && !GradientsFinite();
-        if (_probe.Sampled && (_options.Probes & ProbeKinds.ParameterGradients) != 0 || nonFinite)
-            _paramObs = ObserveParameters(entered);
-        if (_paramObs.Count > 0)
+        step.LossTensor = loss;
+        try
         {
-            double sq = _paramObs.Where(p => p.HasGradient).Sum(p => p.GradNorm * p.GradNorm);
-            _globalNorm = Math.Sqrt(sq);
-            if (_probe.Sampled) _schedule?.ObserveGradNorm(Step, _globalNorm.Value);
+            foreach (var m in _monitors) m.OnAfterBackward(step);
         }
-        if (_loss is { } seen) _schedule?.ObserveLoss(Step, seen);
-        if (_probe.Sampled && (_options.Probes & ProbeKinds.Updates) != 0)
-            _updates.Capture(_params.Select(p => (Tensor)p.P).ToList());
+        finally
+        {
+            step.LossTensor = null;
+        }
+        if (step.GlobalGradNorm is { } norm && _sampled) _schedule?.ObserveGradNorm(Step, norm);
+        if (step.Loss is { } seen) _schedule?.ObserveLoss(Step, seen);
         _convergence.AfterBackward(Step);
     }
 
@@ -274,7 +301,7 @@ public sealed class Doctor : IDisposable
                 $"Anomaly mode at step {Step}: {msg}",
                 (fn.Length > 0 ? $"{fn} is the backward of the forward operation that needs guarding; " : "") +
                 "see the nonfinite-forward/backward findings for the module, and add an epsilon or clamp before that operation.",
-                new Dictionary<string, string> { ["libtorch"] = msg, ["backward function"] = fn }, Step);
+                new Evidence { ["libtorch"] = msg, ["backward function"] = fn }, Step);
             Raise(f);
             DisarmAnomaly();
             throw new NonFiniteGradientException(f, ex);
@@ -288,53 +315,45 @@ public sealed class Doctor : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_inStep) return;
         _inStep = false;
-        var (acts, grads, entered) = _probe.Take();
-        var updates = new List<UpdateObservation>();
-        if (_updates.Captured)
-        {
-            // Weight norms before the step come from the parameter observations (same sampled step); without them, one read.
-            var before = _paramObs.Count == _params.Count ? null : TensorStats.Parameters(_params.Select(_ => (Tensor?)null).ToList(), _params.Select(p => (Tensor)p.P).ToList());
-            var moved = _updates.Measure(_params.Select(p => (Tensor)p.P).ToList());
-            for (int i = 0; i < _params.Count; i++)
-            {
-                var (name, module, p) = _params[i];
-                var obs = _paramObs.Count == _params.Count ? _paramObs[i] : null;
-                updates.Add(new UpdateObservation(Step, name, module, (int)p.dim(), moved[i],
-                    obs?.WeightNorm ?? before![i].WeightNorm, p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
-            }
-        }
+        var ctx = _step!;
+        foreach (var m in _monitors) m.OnEndStep(ctx);
+        var acts = ctx.Activations;
+        var grads = ctx.ActivationGradients;
+        var paramObs = ctx.Parameters;
+        var updates = ctx.Updates;
         var step = new StepObservations
         {
             Step = Step,
-            Sampled = _probe.Sampled,
-            Loss = _loss,
+            Sampled = _sampled,
+            Loss = ctx.Loss,
             Activations = acts,
             ActivationGradients = grads,
-            Parameters = _paramObs,
+            Parameters = paramObs,
             Updates = updates,
-            ModulesThatRan = entered.Keys.ToHashSet(),
-            GlobalGradNorm = _globalNorm,
+            ModulesThatRan = ctx.ModulesEntered.Keys.ToHashSet(),
+            GlobalGradNorm = ctx.GlobalGradNorm,
+            Extra = [.. ctx.Extra],
         };
         History.Add(step);
         LastStep = step;
-        bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || _paramObs.Any(p => p.GradNonFinite > 0) ||
-                         _loss is { } l && !double.IsFinite(l);
+        _sinks.Emit(new ObservationEvent(step));
+        bool nonFinite = acts.Any(a => a.NonFinite > 0) || grads.Any(g => g.NonFinite > 0) || paramObs.Any(p => p.GradNonFinite > 0) ||
+                         ctx.Loss is { } l && !double.IsFinite(l);
         // A backward pass that went non-finite from a finite forward: watch activation gradients next step to name the module.
-        _probe.WatchGradients = (_probe.Kinds & ProbeKinds.NonFinite) != 0 &&
-            acts.All(a => a.NonFinite == 0) && _paramObs.Any(p => p.GradNonFinite > 0) && !grads.Any(g => g.NonFinite > 0);
+        bool watchGradients = NonFiniteWatch &&
+            acts.All(a => a.NonFinite == 0) && paramObs.Any(p => p.GradNonFinite > 0) && !grads.Any(g => g.NonFinite > 0);
         // Once the loss is non-finite the run has diverged: every other statistic is garbage from then on,
-        // so only the NaN/Inf detector keeps running (to report the origin), and it reports once.
+        // so only detectors that report after divergence (the NaN/Inf origin) keep running, and they report once.
         bool divergedBefore = DivergedAt is not null;
-        if (_loss is { } lossNow && !double.IsFinite(lossNow))
-        {
-            DivergedAt ??= Step;
-            _probe.EnableNonFiniteWatch();   // if NaN recurs, the next step names where it starts
-        }
+        bool lossNonFinite = ctx.Loss is { } lossNow && !double.IsFinite(lossNow);
+        if (lossNonFinite) DivergedAt ??= Step;
+        // if NaN recurs, the next step names where it starts
+        _forward.Configure(watchGradients, enableNonFiniteWatch: lossNonFinite);
         var found = new List<Finding>();
         if (!divergedBefore || !HasCode(TrainingCodes.NonFiniteForward.Code) && !HasCode(TrainingCodes.NonFiniteBackward.Code))
             foreach (var d in _detectors)
             {
-                if ((DivergedAt is not null && d is not NonFiniteDetector) || (divergedBefore && acts.Count == 0)) continue;
+                if ((DivergedAt is not null && !d.RunsAfterDivergence) || (divergedBefore && acts.Count == 0)) continue;
                 found.AddRange(d.Detect(step, History, _options.Thresholds));
             }
         // A backward origin found from parameter gradients alone is held for one step, in which activation
@@ -351,7 +370,7 @@ public sealed class Doctor : IDisposable
         foreach (var f in found)
         {
             if (ReferenceEquals(f, backward) && !f.Evidence.ContainsKey(NonFiniteDetector.LastFiniteKey) && !HasCode(f.Code) &&
-                (_probe.Kinds & ProbeKinds.NonFinite) != 0 && !_probe.Sampled)
+                NonFiniteWatch && !_sampled)
             {
                 _pendingBackward = f;
                 continue;
@@ -359,14 +378,13 @@ public sealed class Doctor : IDisposable
             Raise(f);
         }
         if (_schedule is not null && step.Sampled && DivergedAt is null) SuspectCandidates(step);
-        _convergence.EndStep(Step, _loss, updates, HasCode);
+        _convergence.EndStep(Step, ctx.Loss, updates, HasCode);
         // The weight-copy buffers are reused while every step is sampled, and freed otherwise.
-        if (!(_schedule?.IsDense(Step + 1) ?? _options.SampleInterval == 1)) _updates.Release();
-
+        if (!(_schedule?.IsDense(Step + 1) ?? _options.SampleInterval == 1)) _updates?.Release();
         if (_leakWatch?.EndStep(Step) is { } leak) Raise(leak);
         if (_anomalyOn) DisarmAnomaly();
         // Anomaly mode waits while activation gradients are being watched, so the two do not interrupt each other.
-        if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !_probe.WatchGradients)
+        if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !watchGradients)
             _anomalyArmed = true;
         _recorder?.OnStep(step);
     }
@@ -382,7 +400,7 @@ public sealed class Doctor : IDisposable
         var loose = _options.Thresholds with { Persistence = 1 };
         foreach (var d in _detectors)
         {
-            if (d is NonFiniteDetector) continue;
+            if (d.RunsAfterDivergence) continue;
             foreach (var c in d.Detect(step, History, loose))
             {
                 var key = OncePerRun.Contains(c.Code) ? (c.Code, (string?)null) : (c.Code, c.Module);
@@ -414,6 +432,10 @@ public sealed class Doctor : IDisposable
         if (_inStep) EndStep();
         _convergence.EndEpoch(record, HasCode);
         _epoch = record.Epoch + 1;
+        var epoch = new EpochObservation(Math.Max(Step, 0), record);
+        var ctx = new EpochContext(epoch, o => _sinks.Emit(new ObservationEvent(o)));
+        foreach (var m in _monitors) m.OnEndEpoch(ctx);
+        _sinks.Emit(new ObservationEvent(epoch));
     }
 
     /// <summary>
@@ -434,17 +456,6 @@ public sealed class Doctor : IDisposable
     /// <summary>Set by <see cref="GradientAccumulator"/> while a group is in progress: carried gradients are then intended.</summary>
     internal bool Accumulating { get => _convergence.Accumulating; set => _convergence.Accumulating = value; }
 
-    /// <summary>One sum per parameter gradient: NaN/Inf anywhere makes it non-finite.</summary>
-    private bool GradientsFinite()
-    {
-        foreach (var (_, _, p) in _params)
-        {
-            var g = p.grad;
-            if (g is not null && !g.IsInvalid && !double.IsFinite(TensorStats.Sum(g))) return false;
-        }
-        return true;
-    }
-
     private void DisarmAnomaly()
     {
         _anomaly?.Dispose();
@@ -452,48 +463,25 @@ public sealed class Doctor : IDisposable
         _anomalyArmed = false;
     }
 
-    private List<ParameterObservation> ObserveParameters(Dictionary<string, int> entered)
-    {
-        var list = new List<ParameterObservation>(_params.Count);
-        var grads = _params.Select(p => p.P.grad is { IsInvalid: false } g ? g : null).ToList();
-        // Every parameter's gradient statistics and weight norm in one host read.
-        var all = TensorStats.Parameters(grads, _params.Select(p => (Tensor)p.P).ToList());
-        for (int i = 0; i < _params.Count; i++)
-        {
-            var (name, module, p) = _params[i];
-            bool has = grads[i] is not null;
-            var stats = all[i];
-            list.Add(new ParameterObservation
-            {
-                Step = Step, Name = name, Module = module,
-                ExecutionOrder = entered.TryGetValue(module, out var o) ? o : int.MaxValue,
-                Rank = (int)p.dim(), Elements = p.numel(), RequiresGrad = p.requires_grad, HasGradient = has,
-                GradNorm = stats.Norm, GradMeanAbs = stats.MeanAbs, GradZeroFraction = stats.ZeroFraction, GradNonFinite = stats.NonFinite,
-                WeightNorm = stats.WeightNorm,
-            });
-        }
-        return list;
-    }
-
     private void StaticChecks(optim.Optimizer? optimizer)
     {
         if (optimizer is not null)
         {
             var inOptimizer = optimizer.parameters().Select(ParamKeys.Identity).ToHashSet();
-            var missing = _params.Where(p => p.P.requires_grad && !inOptimizer.Contains(ParamKeys.Identity(p.P))).ToList();
+            var missing = _params.Where(p => p.Parameter.requires_grad && !inOptimizer.Contains(ParamKeys.Identity(p.Parameter))).ToList();
             if (missing.Count > 0)
                 Raise(Finding.Create(TrainingCodes.NotInOptimizer, missing[0].Module,
                     $"{missing.Count} trainable parameter(s) are not in the optimizer and will never change: {string.Join(", ", missing.Take(8).Select(m => m.Name))}{(missing.Count > 8 ? ", …" : "")}.",
                     "Create the optimizer after the model is complete, from `model.parameters()` (e.g. `optim.Adam(model.parameters(), lr)`), " +
                     "or add a param group for the missing modules; layers created after the optimizer or held in plain C# lists (not registered) are the usual cause.",
-                    new Dictionary<string, string> { ["missing"] = missing.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ["parameters"] = string.Join(", ", missing.Select(m => m.Name)) }));
+                    new Evidence { ["missing"] = EvidenceValue.Count(missing.Count), ["parameters"] = string.Join(", ", missing.Select(m => m.Name)) }));
         }
         foreach (var n in _tree.Nodes.Where(n => NativeInternals.Contains(n.TypeName)))
-            Raise(Finding.Create(FindingCodes.OpaqueModule, n.DisplayPath,
+            Raise(Finding.Create(StructureCodes.OpaqueModule, n.DisplayPath,
                 $"{n.DisplayPath} ({n.TypeName}) runs its internals in native code: TorchDoctor watches its output, its gradient and its parameters, but not its gates or sub-layers one by one.",
                 "Nothing to fix; for per-gate statistics, build the cell from Linear layers."));
         foreach (var n in _tree.Nodes.Where(n => n.Module is jit.ScriptModule && n.Children.Count > 0 && n.Parent?.Module is not jit.ScriptModule))
-            Raise(Finding.Create(FindingCodes.OpaqueModule, n.DisplayPath,
+            Raise(Finding.Create(StructureCodes.OpaqueModule, n.DisplayPath,
                 $"{n.DisplayPath} is TorchScript: its children run inside TorchScript and are not observed one by one.",
                 "Nothing to fix; monitor the C# model the file came from for per-layer statistics."));
     }
@@ -509,16 +497,16 @@ public sealed class Doctor : IDisposable
         if (f.Code == TrainingCodes.NonFiniteLoss.Code)
             return HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.NonFiniteForward.Code) || HasCode(TrainingCodes.NonFiniteBackward.Code);
         if (f.Code == TrainingCodes.NonFiniteForward.Code && f.Evidence.TryGetValue("likely operation", out var op) &&
-            op.StartsWith("overflow: its input", StringComparison.Ordinal))
+            op.Text.StartsWith("overflow: its input", StringComparison.Ordinal))
             return HasCode(TrainingCodes.ExplodingGradients.Code);
         // Gradient-flow findings about parameters the optimizer never updates describe a layer that cannot learn at all.
         if (f.Code is "TD2001" or "TD2002" && f.Module is not null &&
             _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) &&
-                               ps.Split(", ").Any(p => p.StartsWith(f.Module + ".", StringComparison.Ordinal) && !p[(f.Module.Length + 1)..].Contains('.'))))
+                               ps.Text.Split(", ").Any(p => p.StartsWith(f.Module + ".", StringComparison.Ordinal) && !p[(f.Module.Length + 1)..].Contains('.'))))
             return true;
         if (f.Code == TrainingCodes.FrozenParameter.Code)
             return f.Evidence.TryGetValue("parameter", out var name) &&
-                   _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) && ps.Split(", ").Contains(name));
+                   _findings.Any(x => x.Code == TrainingCodes.NotInOptimizer.Code && x.Evidence.TryGetValue("parameters", out var ps) && ps.Text.Split(", ").Contains(name.Text));
         if (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == TrainingCodes.UpdateRatioHigh.Code)
             return HasCode(TrainingCodes.VanishingGradients.Code) || HasCode(TrainingCodes.ExplodingGradients.Code) || HasCode(TrainingCodes.DeadRelu.Code);
         return false;
@@ -538,8 +526,16 @@ public sealed class Doctor : IDisposable
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
         if (_counts[key] > 1) return;
         _findings.Add(f);
-        _findingRaised?.Invoke(this, f);
-        _recorder?.OnFinding(f);
+        _sinks.Emit(new FindingEvent(f));
+    }
+
+    /// <summary>The first sink: raises <see cref="FindingRaised"/>, so its handlers are isolated like any sink.</summary>
+    private sealed class EventSink(Doctor doctor) : IDoctorSink
+    {
+        public void Emit(DoctorEvent e)
+        {
+            if (e is FindingEvent f) doctor._findingRaised?.Invoke(doctor, f.Finding);
+        }
     }
 
 
@@ -548,10 +544,10 @@ public sealed class Doctor : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _hooks.Dispose();
         _convergence.Dispose();
-        _updates.Dispose();
+        foreach (var m in _monitors.OfType<IDisposable>()) m.Dispose();
         DisarmAnomaly();
         _recorder?.Dispose();
+        _sinks.Dispose();
     }
 }

@@ -26,37 +26,27 @@ internal sealed class RunRecorder : IDisposable
     private readonly Doctor _doctor;
     private readonly Module _model;
     private readonly optim.Optimizer? _optimizer;
-    private readonly IReadOnlyList<IRunSink> _sinks;
+    private readonly Action<IObservation> _emit;
     private readonly RunRecorderOptions _options;
     private bool _disposed;
 
-    public RunRecorder(Doctor doctor, Module model, optim.Optimizer? optimizer, IReadOnlyList<IRunSink> sinks, RunRecorderOptions options, int sampleInterval)
+    /// <summary>Emits the run's start; the doctor's static-check findings follow as finding events, then <see cref="Started"/>.</summary>
+    public RunRecorder(Doctor doctor, Module model, optim.Optimizer? optimizer, Action<IObservation> emit, RunRecorderOptions options, int sampleInterval)
     {
         _doctor = doctor;
         _model = model;
         _optimizer = optimizer;
-        _sinks = sinks;
+        _emit = emit;
         _options = options;
-        var start = new RunStart(options.Name ?? model.GetType().Name, model.GetType().Name, sampleInterval, DateTimeOffset.UtcNow);
-        foreach (var s in _sinks) s.OnStart(start);
-        foreach (var f in doctor.Findings) OnFinding(f);
-        OnPhase("train", 0);
+        _emit(new RunStart(options.Name ?? model.GetType().Name, model.GetType().Name, sampleInterval, DateTimeOffset.UtcNow));
     }
 
-    public void OnFinding(Finding f)
-    {
-        foreach (var s in _sinks) s.OnFinding(f);
-    }
+    /// <summary>The doctor attached: training begins.</summary>
+    public void Started() => OnPhase("train", 0);
 
-    public void OnPhase(string name, long step)
-    {
-        foreach (var s in _sinks) s.OnPhase(name, step);
-    }
+    public void OnPhase(string name, long step) => _emit(new PhaseObservation(name, step));
 
-    public void OnScalar(string tag, long step, double value)
-    {
-        foreach (var s in _sinks) s.OnScalar(tag, step, value);
-    }
+    public void OnScalar(string tag, long step, double value) => _emit(new ScalarObservation(tag, step, value));
 
     public void OnStep(StepObservations obs)
     {
@@ -73,8 +63,7 @@ internal sealed class RunRecorder : IDisposable
             memory = ProcessMemory.ResidentBytes();
             if (_options.Histograms) hist = Samples();
         }
-        var record = new StepSample(obs, lr, memory, hist);
-        foreach (var s in _sinks) s.OnStep(record);
+        _emit(new StepSample(obs, lr, memory, hist));
     }
 
     private List<HistogramSample> Samples()
@@ -105,7 +94,6 @@ internal sealed class RunRecorder : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        OnPhase("end", Math.Max(0, _doctor.Step));
-        foreach (var s in _sinks) s.Dispose();
+        OnPhase("end", Math.Max(0, _doctor.Step));   // the doctor disposes the sinks after this
     }
 }

@@ -1,5 +1,6 @@
 using TorchDoctor.Findings;
 using TorchDoctor.Observations;
+using TorchDoctor.Sinks;
 
 namespace TorchDoctor.Training;
 
@@ -8,7 +9,22 @@ namespace TorchDoctor.Training;
 /// <param name="Model">Model type name.</param>
 /// <param name="SampleInterval">The doctor's sampling interval.</param>
 /// <param name="Started">When the run started.</param>
-public sealed record RunStart(string Name, string Model, int SampleInterval, DateTimeOffset Started);
+public sealed record RunStart(string Name, string Model, int SampleInterval, DateTimeOffset Started) : IObservation
+{
+    /// <summary>Step 0: the run starts before its first step.</summary>
+    public long Step => 0;
+}
+
+/// <summary>A scalar the training loop logged (<c>Doctor.LogScalar</c>).</summary>
+/// <param name="Tag">Tag, e.g. <c>val/loss</c>.</param>
+/// <param name="Step">Step it belongs to.</param>
+/// <param name="Value">The value.</param>
+public sealed record ScalarObservation(string Tag, long Step, double Value) : IObservation;
+
+/// <summary>A phase began (<c>train</c>, <c>validate</c>, ...) or the run ended (<c>end</c>).</summary>
+/// <param name="Name">Phase name.</param>
+/// <param name="Step">Step at which it began.</param>
+public sealed record PhaseObservation(string Name, long Step) : IObservation;
 
 /// <summary>One parameter's values copied out for a histogram (a bounded sample, never a live tensor).</summary>
 /// <param name="Kind"><c>weights</c>, <c>grads</c> or <c>activations</c>.</param>
@@ -21,18 +37,34 @@ public sealed record HistogramSample(string Kind, string Name, float[] Values);
 /// <param name="LearningRate">The first param group's learning rate, when an optimizer was given.</param>
 /// <param name="MemoryBytes">Process resident memory, when the platform reports it (sampled steps).</param>
 /// <param name="Histograms">Value samples for histograms (sampled steps, when histograms are on).</param>
-public sealed record StepSample(StepObservations Observations, double? LearningRate, long? MemoryBytes, IReadOnlyList<HistogramSample> Histograms)
+public sealed record StepSample(StepObservations Observations, double? LearningRate, long? MemoryBytes, IReadOnlyList<HistogramSample> Histograms) : IObservation
 {
     /// <summary>The step.</summary>
     public long Step => Observations.Step;
 }
 
 /// <summary>
-/// Where a recorded run goes: a JSONL run log, TensorBoard event files, a report. Sinks only format and write; they never
-/// reach back into the doctor. Each call is made once, in order, on the training thread.
+/// Where a recorded run goes: a JSONL run log, TensorBoard event files, a report. A live sink (<see cref="IDoctorSink"/>)
+/// whose events arrive already sorted into the run recording's calls: the doctor's run recorder emits
+/// <see cref="RunStart"/>, <see cref="StepRecord"/>, <see cref="ScalarObservation"/> and <see cref="PhaseObservation"/>;
+/// findings come as <see cref="FindingEvent"/>s. Sinks only format and write; they never reach back into the doctor.
+/// Each call is made once, in order, on the training thread.
 /// </summary>
-public interface IRunSink : IDisposable
+public interface IRunSink : IDoctorSink, IDisposable
 {
+    /// <summary>Dispatches the doctor's events to the calls below (other observations are ignored).</summary>
+    void IDoctorSink.Emit(DoctorEvent e)
+    {
+        switch (e)
+        {
+            case FindingEvent f: OnFinding(f.Finding); break;
+            case ObservationEvent { Observation: RunStart s }: OnStart(s); break;
+            case ObservationEvent { Observation: StepRecord r }: OnStep(r); break;
+            case ObservationEvent { Observation: ScalarObservation x }: OnScalar(x.Tag, x.Step, x.Value); break;
+            case ObservationEvent { Observation: PhaseObservation p }: OnPhase(p.Name, p.Step); break;
+        }
+    }
+
     /// <summary>The run starts.</summary>
     void OnStart(RunStart start);
     /// <summary>A step ended.</summary>

@@ -272,7 +272,7 @@ public class IssueTenTests
         var cut = d.Write("cut.gz", bytes[..^8]);
         var ex = Assert.Throws<DataFileException>(() => IdxReader.Read(cut));
         Assert.Contains("trailer", ex.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => ModelSummary.Run(ModelZoo.Find("mlp")!.Create(), new SummaryOptions { InputShapes = [[1, 784]], Depth = -5 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TorchDoctor.Reporting.SummaryTextExporter(new TorchDoctor.Reporting.SummaryExportSettings { Depth = -5 }));
         using (var model = nn.Linear(2, 1))
         using (var doctor = Doctor.Attach(model))
         {

@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using TorchDoctor.Data;
 using TorchDoctor.Detectors;
 using TorchDoctor.Findings;

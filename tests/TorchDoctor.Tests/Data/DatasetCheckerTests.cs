@@ -1,3 +1,5 @@
+using TorchDoctor.Observations;
+using TorchDoctor.Reporting;
 using TorchDoctor.Data;
 using TorchDoctor.Findings;
 using Xunit;
@@ -168,7 +170,7 @@ public class DatasetCheckerTests
     public void Json_contract()
     {
         using var ds = new LambdaDataset(30, i => Sample(i == 2 ? full(new long[] { 1, 8, 8 }, float.NaN) : rand(1, 8, 8), i % 3));
-        var j = CliRunner.Json(DatasetChecker.Check(ds, new DataCheckOptions { Classes = 3 }).ToJson());
+        var j = CliRunner.Json(Exporters.Render(DatasetChecker.Check(ds, new DataCheckOptions { Classes = 3 }), "json"));
         Assert.Equal(30, j.GetProperty("samples").GetInt64());
         var data = j.GetProperty("fields").EnumerateArray().Single(f => f.GetProperty("name").GetString() == "data");
         foreach (var k in new[] { "dtype", "shape", "mean", "std", "min", "max", "nonFinite" }) Assert.True(data.TryGetProperty(k, out _), k);

@@ -1,3 +1,4 @@
+using TorchDoctor.Reporting;
 using TorchDoctor.Findings;
 using TorchDoctor.Inspection;
 using TorchDoctor.Models;
@@ -74,12 +75,12 @@ public class ModelSummaryTests
     {
         using var model = new BypassNet();
         var r = ModelSummary.Run(model, [2, 16]);
-        var f = Assert.Single(r.Findings, f => f.Code == FindingCodes.HookBypassed.Code);
+        var f = Assert.Single(r.Findings, f => f.Code == StructureCodes.HookBypassed.Code);
         Assert.Equal("block.proj", f.Module);
         Assert.Contains("proj.call(x)", f.Advice);
         Assert.Contains("block.proj", r.NeverRan);
         Assert.Equal("2 of 2", f.Evidence["parameters with gradient"]);
-        Assert.DoesNotContain(r.Findings, x => x.Code == FindingCodes.UnusedModule.Code);
+        Assert.DoesNotContain(r.Findings, x => x.Code == StructureCodes.UnusedModule.Code);
     }
 
     [Fact]
@@ -109,7 +110,7 @@ public class ModelSummaryTests
         Assert.Equal("(recursive)", shared[1].ParamsCell(3));
         Assert.Equal(72 + 18, r.TotalParams);
         Assert.Equal(2 * (2L * 72) + 2 * 18, r.MultAdds);   // both calls cost mult-adds
-        Assert.Contains(r.Findings, f => f.Code == FindingCodes.RecursiveModule.Code && f.Module == "shared");
+        Assert.Contains(r.Findings, f => f.Code == StructureCodes.RecursiveModule.Code && f.Module == "shared");
     }
 
     [Fact]
@@ -119,7 +120,7 @@ public class ModelSummaryTests
         var r = ModelSummary.Run(model, new SummaryOptions { InputShapes = [[1, 16]], InputDTypes = [ScalarType.Int64] });
         Assert.Equal(500 * 32 + 32 * 32 + 32, r.TotalParams);
         Assert.Equal(r.TotalParams * 4, r.ParamsBytes);
-        var f = Assert.Single(r.Findings, f => f.Code == FindingCodes.SharedParameter.Code);
+        var f = Assert.Single(r.Findings, f => f.Code == StructureCodes.SharedParameter.Code);
         Assert.Contains("decoder.weight", f.Message);
         Assert.True(r.Rows.Single(x => x.Path == "decoder").Recursive);
     }
@@ -161,7 +162,7 @@ public class ModelSummaryTests
         Assert.Equal(30, r.NonTrainableParams);
         Assert.Equal("(30)", r.Rows.Single(x => x.Path == "a").ParamsCell(3));
         Assert.Equal("Partial", r.Rows[0].TrainableCell);
-        Assert.DoesNotContain(r.Findings, f => f.Code == FindingCodes.NoGradient.Code);
+        Assert.DoesNotContain(r.Findings, f => f.Code == StructureCodes.NoGradient.Code);
     }
 
     [Fact]
@@ -192,8 +193,8 @@ public class ModelSummaryTests
     public void Depth_hides_rows_but_totals_count_them()
     {
         using var model = torchvision.models.resnet18();
-        var r = ModelSummary.Run(model, new SummaryOptions { InputShapes = [[1, 3, 64, 64]], Depth = 1, MeasureMemory = false });
-        var text = r.ToString();
+        var r = ModelSummary.Run(model, new SummaryOptions { InputShapes = [[1, 3, 64, 64]], MeasureMemory = false });
+        var text = new SummaryTextExporter(new SummaryExportSettings { Depth = 1 }).Render(r);
         Assert.DoesNotContain("layer1.0.conv1", text);
         Assert.Contains("├─Sequential: 1-5", text);
         Assert.Equal(11_689_512, r.TotalParams);
@@ -212,7 +213,7 @@ public class ModelSummaryTests
         Assert.Equal(["", "conv", "relu", "pool", "fc"], r.Rows.Select(x => x.Path));
         Assert.Equal(40, r.Rows[1].Params);
         Assert.Equal(15, r.Rows[4].Params);
-        Assert.Contains(r.Findings, f => f.Code == FindingCodes.OpaqueModule.Code);
+        Assert.Contains(r.Findings, f => f.Code == StructureCodes.OpaqueModule.Code);
         Assert.DoesNotContain(r.Findings, f => f.Code is "TD1001" or "TD1002");
     }
 
@@ -234,7 +235,7 @@ public class ModelSummaryTests
     public void Json_has_the_contract_fields()
     {
         using var model = new SmallCnn();
-        var j = CliRunner.Json(ModelSummary.Run(model, [1, 1, 28, 28]).ToJson());
+        var j = CliRunner.Json(Exporters.Render(ModelSummary.Run(model, [1, 1, 28, 28]), "json"));
         foreach (var field in new[] { "totalParams", "trainableParams", "nonTrainableParams", "multAdds", "inputBytes", "forwardBackwardBytes", "paramsBytes", "estimatedTotalBytes", "measuredPeakBytes", "layers", "findings", "error" })
             Assert.True(j.TryGetProperty(field, out _), field);
         foreach (var field in new[] { "path", "type", "depth", "outputShape", "params", "multAdds", "recursive" })

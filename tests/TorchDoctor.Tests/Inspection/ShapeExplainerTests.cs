@@ -59,7 +59,7 @@ public class ShapeExplainerTests
         Assert.True(r.Rows[2].Failed);
         Assert.Equal([4L, 20], r.Rows[1].OutputShapes[0]);
         var finding = Assert.Single(r.Findings);
-        Assert.Equal(FindingCodes.ShapeMismatch.Code, finding.Code);
+        Assert.Equal(StructureCodes.ShapeMismatch.Code, finding.Code);
         Assert.Equal("fc2", finding.Module);
     }
 

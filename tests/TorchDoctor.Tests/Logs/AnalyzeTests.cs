@@ -1,3 +1,4 @@
+using TorchDoctor.Observations;
 using TorchDoctor.Findings;
 using TorchDoctor.Logs;
 using Xunit;
@@ -71,7 +72,7 @@ public sealed class AnalyzeTests : IDisposable
     {
         var log = new ScalarLog("r", "r");
         foreach (var t in new[] { train, val, "lr", "grad_norm/global", "train/accuracy" }) log.Add(t, new ScalarPoint(0, 1, 0));
-        var c = CurveSet.Find(log);
+        var c = CurveSets.Find(log);
         Assert.Equal(train, c.TrainLossTag);
         Assert.Equal(val, c.ValLossTag);
     }

@@ -1,3 +1,4 @@
+using TorchDoctor.Reporting;
 using TorchDoctor.Inspection;
 using TorchDoctor.Models;
 using TorchDoctor.Porting;
@@ -22,7 +23,7 @@ public class NumericTests(ITestOutputHelper output)
             ReferencePath = PortingFixtures.P("resnet18_ref.pt"),
             Tolerance = 1e-4,
         }, "resnet18");
-        output.WriteLine(report.ToString());
+        output.WriteLine(PortingText.Render(report));
         Assert.True(report.StateDict!.Clean);
         Assert.Equal((122, 122, true), (report.StateDict.ModelCount, report.StateDict.LoadedCount, report.StateDict.LoadedStrict));
         Assert.Empty(report.StateDict.DTypeMismatches);
@@ -44,10 +45,10 @@ public class NumericTests(ITestOutputHelper output)
             ReferencePath = PortingFixtures.P("portnet_ref.pt"),
             PerLayer = true,
         });
-        Assert.True(report.Matches, report.ToString());
+        Assert.True(report.Matches, PortingText.Render(report));
         Assert.Equal(20, report.Numbers!.Layers.Count);
         Assert.Null(report.Numbers.FirstDivergent);
-        Assert.Contains("All 20 compared layer outputs are within tolerance", report.ToString());
+        Assert.Contains("All 20 compared layer outputs are within tolerance", PortingText.Render(report));
         Assert.True(model.training);   // the check ran in eval mode and restored train mode
     }
 
@@ -62,7 +63,7 @@ public class NumericTests(ITestOutputHelper output)
             ReferencePath = PortingFixtures.P("portnet_ref.pt"),
             PerLayer = true,
         });
-        output.WriteLine(report.ToString());
+        output.WriteLine(PortingText.Render(report));
         Assert.False(report.Matches);
         var codes = report.Findings.Select(f => (f.Code, f.Module)).ToList();
         Assert.Contains(("TD4004", "block1.conv"), codes);   // wrong padding

@@ -1,3 +1,4 @@
+using TorchDoctor.Reporting;
 using TorchDoctor.Porting;
 using TorchSharp;
 using Xunit;
@@ -45,7 +46,7 @@ public class StructureDiffTests
     {
         var diff = StructureDiff.Compare(PrintParser.Parse(PrinterTests.Text("vgg11.txt")), PrintParser.Parse(PortingFixtures.Vgg11Text.Value));
         Assert.Empty(diff.Differences);
-        Assert.StartsWith("Structure: the same as PyTorch's print (32 modules)", diff.ToText());
+        Assert.StartsWith("Structure: the same as PyTorch's print (32 modules)", PortingText.Structure(diff));
     }
 
     [Fact]
@@ -59,7 +60,7 @@ public class StructureDiffTests
              ("block3.bn", K.Missing, "bn (BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True))", null, true)],
             diff.Differences.Select(d => (d.Path, d.Kind, d.Expected, d.Actual, d.ChangesComputation)).ToList());
         Assert.Equal("block2.conv", diff.PathMap["stage2.conv"]);
-        var text = diff.ToText();
+        var text = PortingText.Structure(diff);
         Assert.Contains("- bn: missing in the port", text);
         Assert.Contains("~ block2: renamed block2 (Block()) → stage2 (Block())", text);
     }

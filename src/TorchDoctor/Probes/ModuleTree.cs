@@ -4,7 +4,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace TorchDoctor.Inspection;
+namespace TorchDoctor.Probes;
 
 /// <summary>One module in a model's tree, with its path and its own (direct) parameters and buffers.</summary>
 public sealed class ModuleNode

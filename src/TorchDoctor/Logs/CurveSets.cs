@@ -1,27 +1,10 @@
+using TorchDoctor.Observations;
+
 namespace TorchDoctor.Logs;
 
-/// <summary>The learning curves of one run, found among its tags: train/validation loss and accuracy (any may be missing).</summary>
-public sealed record CurveSet
+/// <summary>Finds a run's learning curves (<see cref="CurveSet"/>) among the scalar tags of its log.</summary>
+public static class CurveSets
 {
-    /// <summary>Run name.</summary>
-    public required string Run { get; init; }
-    /// <summary>Training loss tag, or null.</summary>
-    public string? TrainLossTag { get; init; }
-    /// <summary>Validation loss tag, or null.</summary>
-    public string? ValLossTag { get; init; }
-    /// <summary>Training accuracy tag, or null.</summary>
-    public string? TrainAccuracyTag { get; init; }
-    /// <summary>Validation accuracy tag, or null.</summary>
-    public string? ValAccuracyTag { get; init; }
-    /// <summary>Training loss by step.</summary>
-    public IReadOnlyList<ScalarPoint> TrainLoss { get; init; } = [];
-    /// <summary>Validation loss by step.</summary>
-    public IReadOnlyList<ScalarPoint> ValLoss { get; init; } = [];
-    /// <summary>Training accuracy by step.</summary>
-    public IReadOnlyList<ScalarPoint> TrainAccuracy { get; init; } = [];
-    /// <summary>Validation accuracy by step.</summary>
-    public IReadOnlyList<ScalarPoint> ValAccuracy { get; init; } = [];
-
     /// <summary>
     /// Finds the curves of <paramref name="log"/> by common tag names (or the given tags): a loss tag has a word
     /// <c>loss</c>; validation is marked by <c>val</c>, <c>valid</c>, <c>validation</c>, <c>eval</c>, <c>test</c> or

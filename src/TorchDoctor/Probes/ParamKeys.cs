@@ -1,7 +1,8 @@
+using TorchDoctor.Probes;
 using static TorchSharp.torch;
 using Parameter = TorchSharp.Modules.Parameter;
 
-namespace TorchDoctor.Inspection;
+namespace TorchDoctor.Probes;
 
 /// <summary>
 /// Identifies parameter tensors by their handle, so a parameter registered in several modules (tied

@@ -1,4 +1,4 @@
-namespace TorchDoctor.Data;
+namespace TorchDoctor.Observations;
 
 /// <summary>What a field is used for, as guessed from its name and shape (or as told).</summary>
 public enum FieldRole
@@ -173,3 +173,20 @@ public sealed record ThroughputObservation(int Steps, double WaitMs, double Step
     /// <summary>Fraction of each step spent waiting for data.</summary>
     public double WaitFraction => WaitMs + StepMs <= 0 ? 0 : WaitMs / (WaitMs + StepMs);
 }
+
+/// <summary>A CSV column that holds text (categories), left out of the features.</summary>
+/// <param name="Name">The column name.</param>
+/// <param name="Distinct">Number of distinct values.</param>
+/// <param name="Examples">Up to 5 distinct values.</param>
+/// <param name="FirstLine">The first line (1-based) whose cell is not a number.</param>
+public sealed record CsvTextColumn(string Name, int Distinct, IReadOnlyList<string> Examples, int FirstLine);
+
+/// <summary>Statistics of one numeric CSV column over its finite values.</summary>
+/// <param name="Name">The column name.</param>
+/// <param name="Count">Finite values.</param>
+/// <param name="NonFinite">NaN/Inf/empty cells.</param>
+/// <param name="Mean">Mean.</param>
+/// <param name="Std">Sample standard deviation.</param>
+/// <param name="Min">Smallest value.</param>
+/// <param name="Max">Largest value.</param>
+public sealed record CsvColumnStats(string Name, long Count, long NonFinite, double Mean, double Std, double Min, double Max);
