@@ -13,14 +13,16 @@ public sealed record LeakThresholds
     public int RisingChecks { get; init; } = 4;
     /// <summary>Tensor rule: the live count must rise by at least this many tensors over those checks. Default 3.</summary>
     public long MinTensorRise { get; init; } = 3;
+    /// <summary>Native rule: checks before this step are ignored (demo loops grew their native floor by up to 117 KB/step until step ~45). Default 50.</summary>
+    public int NativeWarmupSteps { get; init; } = 50;
     /// <summary>Native rule: checks per group; the group's minimum is its floor (garbage and transient buffers only raise a reading). Default 3.</summary>
     public int FloorGroup { get; init; } = 3;
     /// <summary>Native rule: this many consecutive group floors must rise. Default 3.</summary>
     public int RisingFloors { get; init; } = 3;
     /// <summary>Native rule: the floor must rise by at least this many bytes per step (a clean run's floor drifts by ~0.2 KB/step). Default 2 KB.</summary>
     public double MinNativeBytesPerStep { get; init; } = 2048;
-    /// <summary>Native rule: and by at least this many bytes in all. Default 64 KB.</summary>
-    public long MinNativeRise { get; init; } = 64 * 1024;
+    /// <summary>Native rule: and by at least this many bytes in all. Default 256 KB.</summary>
+    public long MinNativeRise { get; init; } = 256 * 1024;
 }
 
 /// <summary>
@@ -44,7 +46,7 @@ public static class LeakDetector
         ArgumentNullException.ThrowIfNull(checks);
         ArgumentNullException.ThrowIfNull(thresholds);
         var post = checks.Where(c => c.Step >= thresholds.WarmupSteps).ToList();
-        return TensorRule(post, thresholds) ?? NativeRule(post, thresholds);
+        return TensorRule(post, thresholds) ?? NativeRule(post.Where(c => c.Step >= thresholds.NativeWarmupSteps).ToList(), thresholds);
     }
 
     private static Finding? TensorRule(List<MemoryCheck> post, LeakThresholds t)
