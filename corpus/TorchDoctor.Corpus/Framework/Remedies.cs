@@ -104,7 +104,7 @@ public static class Remedies
         if (finding.Code == "TD2005")
         {
             if (finding.Evidence.ContainsKey("non-finite inputs")) return [CorpusRemedy.CleanData];
-            if (finding.Evidence.TryGetValue("likely operation", out var op) && op.StartsWith("overflow: its input", StringComparison.Ordinal))
+            if (finding.Evidence.TryGetValue("likely operation", out var op) && ((string)op).StartsWith("overflow: its input", StringComparison.Ordinal))
                 return [CorpusRemedy.ClipGradients, CorpusRemedy.LowerLearningRate, CorpusRemedy.ChangeInitialization];
         }
         return ByCode.TryGetValue(finding.Code, out var r) ? r : [];

@@ -1,4 +1,3 @@
-using TorchDoctor.Observations;
 using System.Globalization;
 using TorchDoctor.Findings;
 using TorchDoctor.Logs;
@@ -36,10 +35,10 @@ public static class LogCurveDetector
         {
             var g = f with { Message = $"{c.Run}: {f.Message}" };
             if (f.Code == ConvergenceCodes.Overfitting.Code && f.Evidence.TryGetValue("best epoch", out var be) &&
-                int.TryParse(be, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch) && epoch >= 0 && epoch < evalSteps.Count)
+                int.TryParse((string)be, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch) && epoch >= 0 && epoch < evalSteps.Count)
             {
                 long onset = evalSteps[epoch];
-                var ev = new Dictionary<string, string>(f.Evidence) { ["onset step"] = onset.ToString(CultureInfo.InvariantCulture) };
+                var ev = f.Evidence.WithMissing(new Evidence { ["onset step"] = EvidenceValue.Count(onset) });
                 g = g with { Step = onset, Evidence = ev, Message = $"{c.Run}: overfitting from step {onset} (evaluation {epoch} of the log). {f.Message}" };
             }
             found.Add(g);

@@ -294,7 +294,7 @@ public sealed class LeakAttribution
     public Finding Enrich(Finding finding)
     {
         ArgumentNullException.ThrowIfNull(finding);
-        var evidence = new Dictionary<string, string>(finding.Evidence);
+        var evidence = Evidence.Empty.WithMissing(finding.Evidence);
         if (Error is not null)
         {
             evidence["attribution"] = "not possible: " + Error;

@@ -1,3 +1,4 @@
+using TorchDoctor.Probes;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

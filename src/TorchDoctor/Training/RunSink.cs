@@ -59,7 +59,7 @@ public interface IRunSink : IDoctorSink, IDisposable
         {
             case FindingEvent f: OnFinding(f.Finding); break;
             case ObservationEvent { Observation: RunStart s }: OnStart(s); break;
-            case ObservationEvent { Observation: StepRecord r }: OnStep(r); break;
+            case ObservationEvent { Observation: StepSample r }: OnStep(r); break;
             case ObservationEvent { Observation: ScalarObservation x }: OnScalar(x.Tag, x.Step, x.Value); break;
             case ObservationEvent { Observation: PhaseObservation p }: OnPhase(p.Name, p.Step); break;
         }

@@ -13,7 +13,7 @@ public class AnalyzerCatalogueTests
         Assert.Equal(9, Rules.All.Length);
         foreach (var rule in Rules.All)
         {
-            var code = FindingCodes.Find(rule.Id);
+            var code = FindingCatalogue.Find(rule.Id);
             Assert.True(code is not null, $"{rule.Id} is not in the catalogue");
             Assert.Equal(code!.Slug, rule.Title.ToString());
             var expected = code.Severity switch { Severity.Error => DiagnosticSeverity.Error, Severity.Warning => DiagnosticSeverity.Warning, _ => DiagnosticSeverity.Info };
@@ -26,7 +26,7 @@ public class AnalyzerCatalogueTests
     public void Every_source_code_of_the_catalogue_has_an_analyzer_rule()
     {
         var ids = Rules.All.Select(r => r.Id).ToHashSet();
-        Assert.All(FindingCodes.All.Where(c => c.Code.StartsWith("TD5", StringComparison.Ordinal)), c => Assert.Contains(c.Code, ids));
+        Assert.All(FindingCatalogue.All.Where(c => c.Code.StartsWith("TD5", StringComparison.Ordinal)), c => Assert.Contains(c.Code, ids));
     }
 
     [Fact]

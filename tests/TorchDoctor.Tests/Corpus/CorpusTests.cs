@@ -93,7 +93,7 @@ public sealed class CorpusTests(CorpusRunFixture run) : IClassFixture<CorpusRunF
         Assert.Single(Remedies.Contradictions([lower, raise]));
         Assert.Empty(Remedies.Contradictions([lower, Finding.Create(TrainingCodes.UpdateRatioHigh, "fc1", "m", "a")]));
         // Every training code has a machine-readable remedy.
-        Assert.All(FindingCodes.All.Where(c => c.Code.StartsWith("TD20", StringComparison.Ordinal)),
+        Assert.All(FindingCatalogue.All.Where(c => c.Code.StartsWith("TD20", StringComparison.Ordinal)),
             c => Assert.NotEmpty(Remedies.Of(Finding.Create(c, null, "m", "a"))));
     }
 
