@@ -48,4 +48,9 @@ public sealed record CurveThresholds
     public double RisingMinRise { get; init; } = 0.1;
     /// <summary>Initial loss: the first classification loss above this multiple of ln C (a uniform prediction gives exactly ln C; Karpathy's "check the loss at init").</summary>
     public double InitialLossFactor { get; init; } = 2;
+    /// <summary>
+    /// Step-level divergence, rising-loss and oscillation rules are skipped while the latest block mean is below this
+    /// fraction of the first block mean (the run has converged far below its start). Default 0.25 (corpus, issue 9).
+    /// </summary>
+    public double SettledFraction { get; init; } = 0.25;
 }

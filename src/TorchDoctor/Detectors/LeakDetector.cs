@@ -21,8 +21,14 @@ public sealed record LeakThresholds
     public int RisingFloors { get; init; } = 3;
     /// <summary>Native rule: the floor must rise by at least this many bytes per step (a clean run's floor drifts by ~0.2 KB/step). Default 2 KB.</summary>
     public double MinNativeBytesPerStep { get; init; } = 2048;
-    /// <summary>Native rule: and by at least this many bytes in all. Default 256 KB.</summary>
-    public long MinNativeRise { get; init; } = 256 * 1024;
+    /// <summary>Native rule: and by at least this many bytes in all. Default 1 MB (a demo run whose floor rose 398 KB over 30 steps after warm-up was not leaking).</summary>
+    public long MinNativeRise { get; init; } = 1024 * 1024;
+    /// <summary>
+    /// Whether the native-memory rule runs. Default false: on leak-free demo and corpus runs the native floor after
+    /// collection still rose by 0.4–2.9 MB over 30–35 steps (allocator caching), as much as a running total
+    /// <c>total = total + loss</c> leaks (10–28 KB/step, docs/memory.md). The live-tensor rule is on by default.
+    /// </summary>
+    public bool NativeRule { get; init; }
 }
 
 /// <summary>
@@ -46,7 +52,7 @@ public static class LeakDetector
         ArgumentNullException.ThrowIfNull(checks);
         ArgumentNullException.ThrowIfNull(thresholds);
         var post = checks.Where(c => c.Step >= thresholds.WarmupSteps).ToList();
-        return TensorRule(post, thresholds) ?? NativeRule(post.Where(c => c.Step >= thresholds.NativeWarmupSteps).ToList(), thresholds);
+        return TensorRule(post, thresholds) ?? (thresholds.NativeRule ? NativeRule(post.Where(c => c.Step >= thresholds.NativeWarmupSteps).ToList(), thresholds) : null);
     }
 
     private static Finding? TensorRule(List<MemoryCheck> post, LeakThresholds t)
@@ -121,12 +127,5 @@ public static class LeakDetector
     }
 
     /// <summary>A byte count in B, KB, MB or GB (binary units), invariant culture.</summary>
-    public static string Bytes(double b)
-    {
-        double a = Math.Abs(b);
-        return a >= 1 << 30 ? (b / (1 << 30)).ToString("0.##", CultureInfo.InvariantCulture) + " GB"
-             : a >= 1 << 20 ? (b / (1 << 20)).ToString("0.##", CultureInfo.InvariantCulture) + " MB"
-             : a >= 1 << 10 ? (b / (1 << 10)).ToString("0.#", CultureInfo.InvariantCulture) + " KB"
-             : b.ToString("0", CultureInfo.InvariantCulture) + " B";
-    }
+    public static string Bytes(double b) => ByteText.Format(b);
 }

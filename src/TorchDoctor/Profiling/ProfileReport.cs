@@ -155,7 +155,7 @@ public sealed class ProfileReport
         sb.AppendLine(inv, $"{"Module",-28} {"Type",-18} {"Calls",6} {"Self %",7} {"Self ms",9} {"Fwd self",9} {"Fwd total",10} {"Bwd self",9} {"Bwd total",10} {"ms/call",8} {"Output",10} {"Saved~",10} {"Params",10}");
         sb.AppendLine(new string('-', 160));
         foreach (var m in Sorted(sort).Take(rowLimit))
-            sb.AppendLine(inv, $"{Trim(m.Module, 28),-28} {Trim(m.Type, 18),-18} {m.Calls,6:0.#} {(selfSum > 0 ? m.SelfMs / selfSum : 0),7:P1} {m.SelfMs,9:F3} {m.ForwardSelfMs,9:F3} {m.ForwardTotalMs,10:F3} {m.BackwardSelfMs,9:F3} {m.BackwardTotalMs,10:F3} {(m.Calls > 0 ? m.ForwardTotalMs / m.Calls : 0),8:F3} {Detectors.LeakDetector.Bytes(m.OutputBytes),10} {Detectors.LeakDetector.Bytes(m.SavedBytesEstimate),10} {m.Parameters,10:N0}");
+            sb.AppendLine(inv, $"{Trim(m.Module, 28),-28} {Trim(m.Type, 18),-18} {m.Calls,6:0.#} {(selfSum > 0 ? m.SelfMs / selfSum : 0),7:P1} {m.SelfMs,9:F3} {m.ForwardSelfMs,9:F3} {m.ForwardTotalMs,10:F3} {m.BackwardSelfMs,9:F3} {m.BackwardTotalMs,10:F3} {(m.Calls > 0 ? m.ForwardTotalMs / m.Calls : 0),8:F3} {Findings.ByteText.Format(m.OutputBytes),10} {Findings.ByteText.Format(m.SavedBytesEstimate),10} {m.Parameters,10:N0}");
         if (Modules.Count > rowLimit) sb.AppendLine(inv, $"… {Modules.Count - rowLimit} more rows (--row-limit)");
         sb.AppendLine();
         sb.AppendLine(inv, $"Step {StepMs:F2} ms over {Steps.Count} profiled step(s); model forward {ModelForwardMs:F2} ms, model backward {ModelBackwardMs:F2} ms.");

@@ -162,7 +162,7 @@ public static class HtmlReport
     {
         if (s.Count == 0) return;
         w.WriteStartArray(name);
-        foreach (var p in Detectors.LogCurveDetector.Bin(s, MaxPoints))
+        foreach (var p in Logs.LogCurveDetector.Bin(s, MaxPoints))
         {
             w.WriteStartArray();
             w.WriteNumberValue(p.Step);

@@ -1,8 +1,7 @@
 using System.Globalization;
 using TorchDoctor.Findings;
-using TorchDoctor.Profiling;
 
-namespace TorchDoctor.Detectors;
+namespace TorchDoctor.Profiling;
 
 /// <summary>
 /// Findings from a profile (pure over <see cref="ProfileReport"/>): a module that takes at least half of the model's

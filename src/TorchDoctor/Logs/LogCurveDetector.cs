@@ -1,9 +1,9 @@
 using System.Globalization;
 using TorchDoctor.Findings;
-using TorchDoctor.Logs;
+using TorchDoctor.Detectors;
 using TorchDoctor.Observations;
 
-namespace TorchDoctor.Detectors;
+namespace TorchDoctor.Logs;
 
 /// <summary>
 /// Runs the curve detectors (<see cref="CurveDetectors"/>, the same rules the doctor runs during training) over curves
