@@ -12,12 +12,19 @@ namespace TorchDoctor;
 /// </summary>
 public static class TorchDoctorExtensions
 {
-    /// <summary>Runs one forward pass on zeros of <paramref name="inputShape"/> and returns the summary (<see cref="ModelSummary.Run(Module, long[][])"/>); <c>ToString()</c> gives the table.</summary>
+    /// <summary>Runs one forward pass on zeros of <paramref name="inputShape"/> and returns the summary (<see cref="ModelSummary.Run(Module, long[][])"/>); <see cref="ToText"/> gives the table.</summary>
     public static SummaryReport Summary(this Module model, params long[] inputShape)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputShape);
         return ModelSummary.Run(model, [inputShape]);
+    }
+
+    /// <summary>The summary as torchinfo's text table (<see cref="SummaryTextExporter"/>; display choices in <paramref name="settings"/>).</summary>
+    public static string ToText(this SummaryReport report, SummaryExportSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return new SummaryTextExporter(settings).Render(report);
     }
 
     /// <summary>

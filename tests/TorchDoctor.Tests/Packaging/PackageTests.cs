@@ -82,7 +82,7 @@ public sealed class PackageTests : IDisposable
             var fc1 = nn.Linear(4, 8);
             var model = nn.Sequential(("fc1", fc1), ("relu", nn.ReLU()), ("head", nn.Linear(8, 2)));
             var optimizer = optim.SGD(fc1.parameters(), 0.1);
-            Console.WriteLine(model.Summary(1, 4).ToString().Split('\n').Length > 3 ? "summary ok" : "summary missing");
+            Console.WriteLine(model.Summary(1, 4).ToText().Split('\n').Length > 3 ? "summary ok" : "summary missing");
             using var doctor = model.AttachDoctor(optimizer);
             foreach (var f in doctor.Findings) Console.WriteLine(f.Code + " " + f.Slug);
             """);
