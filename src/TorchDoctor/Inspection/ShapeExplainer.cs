@@ -1,3 +1,4 @@
+using TorchDoctor.Findings;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using TorchDoctor.Probes;
@@ -33,7 +34,7 @@ public static partial class ShapeExplainer
         var (kind, rule, fix, caution) = Match(ctx);
         return new ForwardFailure
         {
-            Module = node?.DisplayPath ?? "(root)",
+            Module = node?.DisplayPath ?? ModuleNames.Root,
             ModuleType = node?.TypeName ?? "?",
             Configuration = node?.Configuration() ?? [],
             InputShapes = failing?.Inputs.Select(i => i.Shape).ToList() ?? [],

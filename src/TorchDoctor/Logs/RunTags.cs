@@ -1,3 +1,4 @@
+using TorchDoctor.Findings;
 using TorchDoctor.Observations;
 
 namespace TorchDoctor.Logs;
@@ -21,7 +22,7 @@ public static class RunTags
     public const string MemoryMb = "memory/resident_mb";
 
     /// <summary>The module name used in tags (the root module is <c>(root)</c>).</summary>
-    public static string ModuleName(string path) => path.Length == 0 ? "(root)" : path;
+    public static string ModuleName(string path) => ModuleNames.Display(path);
 
     /// <summary>Per-module gradient norms of a step: the L2 norm over each module's own parameters, in execution order.</summary>
     public static IEnumerable<(string Module, double Norm)> ModuleGradNorms(StepObservations step)

@@ -1,3 +1,4 @@
+using TorchDoctor.Findings;
 using System.Text;
 
 namespace TorchDoctor.Porting;
@@ -42,7 +43,7 @@ public sealed class PrintedModule
     /// <summary>Dotted path from the root (<c>layer1.0.conv1</c>); empty for the root.</summary>
     public string Path => Parent is null ? "" : Parent.Path.Length == 0 ? Name : Parent.Path + "." + Name;
     /// <summary>Path shown to people: the path, or <c>(root)</c>.</summary>
-    public string DisplayPath => Path.Length == 0 ? "(root)" : Path;
+    public string DisplayPath => ModuleNames.Display(Path);
 
     /// <summary>Adds a child and returns it.</summary>
     public PrintedModule Add(PrintedModule child)

@@ -1,3 +1,4 @@
+using TorchDoctor.Findings;
 using System.Text;
 using TorchDoctor.Porting;
 
@@ -35,7 +36,7 @@ public static class PortingText
             var explained = new HashSet<string>(StringComparer.Ordinal);
             foreach (var d in c.Differences)
             {
-                var segments = d.Path == "(root)" ? [] : d.Path.Split('.').ToList();
+                var segments = d.Path == ModuleNames.Root ? [] : d.Path.Split('.').ToList();
                 var parents = d.Kind == StructureDifferenceKind.Order ? segments : segments.Take(Math.Max(0, segments.Count - 1)).ToList();
                 int common = 0;
                 while (common < printed.Count && common < parents.Count && printed[common] == parents[common]) common++;
@@ -47,7 +48,7 @@ public static class PortingText
                     sb.AppendLine();
                 }
                 printed = parents;
-                var name = d.Kind == StructureDifferenceKind.Order ? "" : segments.Count > 0 ? segments[^1] : "(root)";
+                var name = d.Kind == StructureDifferenceKind.Order ? "" : segments.Count > 0 ? segments[^1] : ModuleNames.Root;
                 sb.Append(' ', 4 + 2 * parents.Count).Append(Line(d, name, explained.Add(d.Explanation))).AppendLine();
             }
         }

@@ -63,7 +63,7 @@ public static class BatchMixingCheck
                 double other = TensorStats.Norm(others);
                 if (!double.IsFinite(self) || !double.IsFinite(other) || other <= Tolerance * Math.Max(self, 1e-12) || other == 0 || other < MixingRatio * self) continue;   // NaN gradients say nothing about mixing
                 long worst = others.argmax().item<long>() + 1;
-                string where = path.Length == 0 ? "(root)" : path;
+                string where = ModuleNames.Display(path);
                 return Finding.Create(ConvergenceCodes.BatchMixing, where,
                     $"Sample 0's output of {where} ({type}) depends on other samples' inputs (eval mode): ‖∂out[0]/∂x[1:]‖ = {TrainingDetectors.F(other)} vs ‖∂out[0]/∂x[0]‖ = {TrainingDetectors.F(self)}, most of it from sample {worst}. A view/reshape/permute mixes the batch dimension.",
                     $"In {where}'s forward keep the batch dimension first: `x.flatten(1)` or `x.view(x.shape[0], -1)` (not `x.view(-1, N)` or `x.view(C, -1).t()`), and `permute` with dim 0 staying at 0; never reshape across dim 0.",

@@ -110,7 +110,7 @@ public static class SanityChecks
                 if (Probes.TensorStats.Sum(a) != 0) continue;
             }
             int dot = name.LastIndexOf('.');
-            yield return Finding.Create(StructureCodes.NoGradient, dot < 0 ? "(root)" : name[..dot],
+            yield return Finding.Create(StructureCodes.NoGradient, dot < 0 ? ModuleNames.Root : name[..dot],
                 none ? $"Parameter {name} received no gradient from the loss." : $"Parameter {name}'s gradient is exactly zero on this batch.",
                 "Look for `.detach()`, `no_grad`, integer casts, or outputs computed but not used in forward; set `requires_grad = false` if it is meant to be frozen.",
                 new Dictionary<string, string> { ["parameter"] = name, ["gradient"] = none ? "none" : "all zeros" }, 0);
