@@ -76,20 +76,9 @@ public sealed class CorpusTests(CorpusRunFixture run) : IClassFixture<CorpusRunF
     [InlineData("all")]
     public void Fixed_twins_and_clean_programs_are_quiet(string split)
     {
-        // The floor reached (docs/corpus.md): no false warning, except the one known and still open below, which
-        // counts only in the tune split. Any other false warning fails.
-        var known = run.Results.Count(r => r.Variant != Variant.Bug && KnownFalseWarnings.Contains(r.Info.Id) && r.Warnings.Count > 0 &&
-                                           (split == "all" || r.Info.Split.ToString().Equals(split, StringComparison.OrdinalIgnoreCase)));
         foreach (var s in run.Report.Scores().Where(x => x.Split == split))
-            Assert.True(s.FalseWarnings <= (s.Capability == "training" ? known : 0), $"{s.Capability} {split}: {s.FalseWarnings} false warnings\n{run.Report.ToText()}");
+            Assert.True(s.FalseWarnings == 0, $"{s.Capability} {split}: {s.FalseWarnings} false warnings\n{run.Report.ToText()}");
     }
-
-    /// <summary>
-    /// Open false warnings, each named (issue 9 is not resolved while this is not empty): the fixed twin of
-    /// cnn-negative-bias-dead-relu gets dead-relu at relu1 (76% zeros, 21% silent units at step 12, in the schedule's
-    /// dense start); three rule changes tried at the end of the session cost the Adam lr 0.1 case its finding.
-    /// </summary>
-    private static readonly HashSet<string> KnownFalseWarnings = ["cnn-negative-bias-dead-relu"];
 
     [Fact]
     public void No_run_carries_opposite_remedies()
@@ -110,11 +99,7 @@ public sealed class CorpusTests(CorpusRunFixture run) : IClassFixture<CorpusRunF
 
     [Fact]
     public void Every_detected_bug_has_a_quiet_fixed_twin()
-    {
-        var all = run.Report.Scores().Where(x => x.Split == "all").ToList();
-        int known = run.Results.Count(r => r.Variant != Variant.Bug && KnownFalseWarnings.Contains(r.Info.Id) && r.Warnings.Count > 0);
-        Assert.All(all, s => Assert.InRange(s.Detected - s.RemedyConfirmed, 0, s.Capability == "training" ? known : 0));
-    }
+        => Assert.All(run.Report.Scores().Where(x => x.Split == "all"), s => Assert.Equal(s.Detected, s.RemedyConfirmed));
 
     [Fact]
     public void Section_3_trial_programs_come_out_right()
