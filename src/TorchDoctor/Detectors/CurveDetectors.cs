@@ -35,6 +35,29 @@ public static class CurveDetectors
         return found;
     }
 
+    /// <summary>
+    /// The cause of a frozen parameter (TD2008) when the optimizer's learning rate <paramref name="learningRate"/> has been
+    /// decayed below <see cref="CurveThresholds.DecayedLrFraction"/> of its peak <paramref name="peak"/>: the parameter receives
+    /// gradients but its update rounds to nothing, so the scheduler (stepped too often) is what stopped training — lr-decayed
+    /// (TD2109) instead of a frozen parameter. Null when the learning rate is not decayed that far (or unknown).
+    /// </summary>
+    public static Finding? DecayedLrFreezes(Finding frozen, double? learningRate, double? peak, CurveThresholds t)
+    {
+        ArgumentNullException.ThrowIfNull(frozen);
+        ArgumentNullException.ThrowIfNull(t);
+        if (frozen.Code != TrainingCodes.FrozenParameter.Code || learningRate is not { } l || peak is not { } p || !(p > 0) || !(l < p * t.DecayedLrFraction)) return null;
+        string parameter = frozen.Evidence.TryGetValue("parameter", out var name) ? name.Text : frozen.Module ?? "a parameter";
+        return Finding.Create(ConvergenceCodes.LearningRateDecayed, null,
+            $"{parameter} receives gradients but no longer changes: the scheduler has decayed the learning rate to {F(l)}, {F(l / p)} of its peak {F(p)} (below {F(t.DecayedLrFraction)}), so training has stopped.",
+            "Step the scheduler once per epoch, not per batch (or give StepLR/CosineAnnealingLR a step_size/T_max in the unit you step it), " +
+            "or let a plateau schedule decide: `WarmupScheduler.WithPlateau(optimizer, warmupSteps, patience: 2, minLr: 1e-6)`.",
+            new Dictionary<string, string>
+            {
+                ["learning rate"] = F(l), ["peak learning rate"] = F(p), ["threshold"] = $"{F(t.DecayedLrFraction)} × peak",
+                ["frozen parameter"] = parameter,
+            }, frozen.Step);
+    }
+
     /// <summary>Means of consecutive blocks of <see cref="CurveThresholds.StepBlock"/> finite step losses (the partial last block dropped).</summary>
     public static IReadOnlyList<(long Step, double Mean)> BlockMeans(IReadOnlyList<StepRecord> steps, int block)
     {
