@@ -103,8 +103,13 @@ internal sealed class LoopProbe : IForwardObserver
             }
             return null;
         }
-        if (t is not null && GradWitness is { } w && t.requires_grad && is_grad_enabled())
-            return ZeroGradProbe.apply(t, new ZeroGradProbe.Target(this, w));
+        // The output node runs in every training step: it reads the zero_grad witness (when one is set) and marks the
+        // step's graph, so the leak watch can count graphs of past steps that something keeps alive (ProbeNodes).
+        if (t is not null && t.requires_grad && is_grad_enabled())
+        {
+            var target = new ZeroGradProbe.Target(this, GradWitness);
+            return ProbeNodes.Apply(() => ZeroGradProbe.apply(t, target), target, Step, marker: true);
+        }
         return null;
     }
 
@@ -128,10 +133,10 @@ internal sealed class LoopProbe : IForwardObserver
     }
 }
 
-/// <summary>Identity at the model's output; its backward runs first in backward and reports the witness parameter's gradient.</summary>
+/// <summary>Identity at the model's output in every training step; its backward runs first in backward and reports the witness parameter's gradient (when set). It also marks the step's graph for the leak watch.</summary>
 internal sealed class ZeroGradProbe : autograd.SingleTensorFunction<ZeroGradProbe>
 {
-    internal sealed record Target(LoopProbe Probe, TorchSharp.Modules.Parameter Witness);
+    internal sealed record Target(LoopProbe Probe, TorchSharp.Modules.Parameter? Witness);
 
     public override string Name => "TorchDoctorZeroGradProbe";
 
@@ -143,7 +148,7 @@ internal sealed class ZeroGradProbe : autograd.SingleTensorFunction<ZeroGradProb
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
     {
-        if (ctx.get_data("target") is Target t) t.Probe.OnBackwardStart(t.Witness);
+        if (ctx.get_data("target") is Target { Witness: { } w } t) t.Probe.OnBackwardStart(w);
         return [grad_output.alias(), null!];
     }
 }
