@@ -154,9 +154,18 @@ public static class CurveDetectors
         if (latest is { } b) ev["latest smoothed loss"] = F(b);
         if (ratio is { } rr) ev["median update ratio"] = F(rr);
         string message;
-        if (IsAdamFamily(c.Optimizer) && lr > t.AdamMaxLr && blocksSeen >= 3 && (poor || bigUpdates))
+        // Adam above UMLAUT's 0.01 with a loss that responds badly: worse than at the start, big updates, or a divergence or
+        // oscillation of the smoothed loss (symptoms whose cause is then this learning rate, reported once, here).
+        var symptom = IsAdamFamily(c.Optimizer) && lr > t.AdamMaxLr && blocksSeen >= 3 && !poor && !bigUpdates
+            ? Divergence(c, t) ?? Oscillation(c, t) : null;
+        if (IsAdamFamily(c.Optimizer) && lr > t.AdamMaxLr && blocksSeen >= 3 && (poor || bigUpdates || symptom is not null))
+        {
             message = $"{c.Optimizer} with lr {F(lr)} (above {F(t.AdamMaxLr)}): " +
-                      (poor ? $"the smoothed loss went from {F(first!.Value)} to {F(latest ?? double.NaN)}" : $"the median update ratio is {F(ratio!.Value)}") + ".";
+                      (poor ? $"the smoothed loss went from {F(first!.Value)} to {F(latest ?? double.NaN)}"
+                       : bigUpdates ? $"the median update ratio is {F(ratio!.Value)}"
+                       : $"{char.ToLowerInvariant(symptom!.Message[0])}{symptom.Message[1..].TrimEnd('.')}") + ".";
+            if (symptom is not null) ev["symptom"] = $"{symptom.Code} {symptom.Slug}";
+        }
         else if (bigUpdates && blocks.Count >= 2 && Divergence(c, t) is not null)
             message = $"The loss diverges with a median update ratio of {F(ratio!.Value)} (above {F(t.HighUpdateRatio)}) at lr {F(lr)}.";
         else return null;

@@ -38,6 +38,8 @@ internal sealed class ConvergenceMonitor : IDisposable
                            hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code);
         if (loopMistake && CurveSymptoms.Contains(f.Code)) return true;
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
+        // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
+        if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
         return false;
     }
 
