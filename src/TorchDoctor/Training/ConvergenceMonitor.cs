@@ -30,13 +30,20 @@ internal sealed class ConvergenceMonitor : IDisposable
 
     /// <summary>
     /// True when <paramref name="f"/> is a consequence of a cause already reported: curve symptoms and gradient/update
-    /// symptoms after a loop mistake or a wrong loss call; "raise the LR" (update-ratio-low, lr-too-low) after lr-too-high.
+    /// symptoms after a loop mistake or a wrong loss call; dead units, saturation and vanishing gradients after carried-over
+    /// gradients, probabilities into a logit loss or a batch-mixing reshape; "raise the LR" (update-ratio-low, lr-too-low) after lr-too-high.
     /// </summary>
     public static bool IsConsequence(Finding f, Func<string, bool> hasCode)
     {
         bool loopMistake = hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.TrainInEvalMode.Code) ||
                            hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code);
         if (loopMistake && CurveSymptoms.Contains(f.Code)) return true;
+        // Gradients summed over every earlier step, or squashed by a softmax/sigmoid before a logit loss, distort the
+        // gradient flow itself: dead units, saturation and vanishing gradients then measure the loop mistake, not the model
+        // (the no-zero-grad demo: relu1–3 "dead" at step 39, after grad-not-zeroed at step 1).
+        if ((hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) ||
+             hasCode(ConvergenceCodes.BatchMixing.Code)) &&
+            f.Code is "TD2001" or "TD2003" or "TD2004") return true;
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
         return false;
     }
@@ -87,6 +94,8 @@ internal sealed class ConvergenceMonitor : IDisposable
 
     /// <summary>True while the gradient-accumulation helper is in the middle of a group (gradients are carried on purpose).</summary>
     public bool Accumulating { get; set; }
+    /// <summary>The early stopping the user attached (<see cref="Training.EarlyStopping"/> given this doctor), or null.</summary>
+    public EarlyStopping? EarlyStopping { get; set; }
 
     /// <summary>The learning rate of the optimizer's first param group, or null without an optimizer.</summary>
     public double? LearningRate => _optimizer?.ParamGroups.FirstOrDefault()?.LearningRate;
@@ -200,6 +209,18 @@ internal sealed class ConvergenceMonitor : IDisposable
         {
             if (loopMistake && CurveSymptoms.Contains(f.Code)) continue;
             if (stepLevel && f.Code is "TD2101") continue;
+            if (f.Code == ConvergenceCodes.Overfitting.Code && EarlyStopping is { BestEpoch: >= 0 } stop)
+            {
+                // The remedy is in place: the run overfits, and early stopping keeps the best epoch's weights.
+                _raise(f with
+                {
+                    Severity = Severity.Info,
+                    Message = f.Message + $" EarlyStopping keeps the weights of its best epoch ({stop.BestEpoch}, validation metric {stop.Best:G4}) and stops after {stop.Patience} epochs without improvement.",
+                    Advice = "Nothing to add: early stopping handles it (call `stop.RestoreBest()` after the loop). To gain more, regularise: dropout, weight decay (AdamW), more or augmented data.",
+                    Remedy = RemedyKind.None,
+                });
+                continue;
+            }
             _raise(f);
         }
     }

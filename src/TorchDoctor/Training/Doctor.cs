@@ -455,6 +455,7 @@ public sealed class Doctor : IDisposable
 
     /// <summary>Set by <see cref="GradientAccumulator"/> while a group is in progress: carried gradients are then intended.</summary>
     internal bool Accumulating { get => _convergence.Accumulating; set => _convergence.Accumulating = value; }
+    internal EarlyStopping? EarlyStopping { get => _convergence.EarlyStopping; set => _convergence.EarlyStopping = value; }
 
     private void DisarmAnomaly()
     {
