@@ -110,7 +110,8 @@ public static class ModelSummary
 
         var leaves = rows.Where(r => r.IsLeaf && r.Ran).ToList();
         // TorchScript runs its layers natively: what torchinfo derives from per-layer calls is unknown, not 0.
-        bool opaque = tree.Nodes.Any(n => n.Module is jit.ScriptModule);
+        // So are the totals of a pass that failed part-way (the layers after the failure never ran).
+        bool opaque = failure is not null || tree.Nodes.Any(n => n.Module is jit.ScriptModule);
         return new SummaryReport
         {
             ModelName = ModuleNode.TypeNameOf(model),
