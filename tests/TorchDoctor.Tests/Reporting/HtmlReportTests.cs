@@ -67,6 +67,7 @@ public sealed class HtmlReportTests : IDisposable
         // Findings come before the charts.
         Assert.True(html.IndexOf("id=\"findings\"", StringComparison.Ordinal) < html.IndexOf("id=\"runs\"", StringComparison.Ordinal));
         Assert.Contains("TD2101", html, StringComparison.Ordinal);
+        Assert.Contains("\"onset\":", html, StringComparison.Ordinal);   // the overfitting onset, marked on the loss chart
     }
 
     [ChromiumFact]
@@ -83,7 +84,10 @@ public sealed class HtmlReportTests : IDisposable
             Assert.Contains($"data-chart=\"{kind}\"", dom, StringComparison.Ordinal);
     }
 
-    /// <summary>Every chart kind of a demo report (what `demo all` writes, from one short case to stay fast).</summary>
+    /// <summary>
+    /// Every chart kind of a demo report (what `demo all` writes, from one short case to stay fast; the overfitting onset
+    /// marker is checked on the analysed log above).
+    /// </summary>
     internal static readonly string[] DemoChartKinds =
     [
         "Loss", "Accuracy", "Learning rate", "Gradient norm per layer (log10)", "Dead-unit fraction (ReLU)", "Memory timeline",
@@ -94,11 +98,10 @@ public sealed class HtmlReportTests : IDisposable
     public void A_demo_report_has_every_chart_kind_and_renders_without_errors()
     {
         var path = Path.Combine(_root, "demo.html");
-        var (code, _, err) = CliRunner.Run("demo", "overfitting", "--steps", "60", "--report", path);
+        var (code, _, err) = CliRunner.Run("demo", "overfitting", "--steps", "40", "--no-fix", "--report", path);
         Assert.True(code is 0 or 1, err);
         var html = File.ReadAllText(path);
         Assert.Contains("<h2>Model: the demos&#39; CNN (mnist-cnn)", html, StringComparison.Ordinal);   // the model table
-        Assert.Contains("\"onset\":", html, StringComparison.Ordinal);                                  // overfitting onset marked
         var (dom, consoleErrors) = Chromium.Load(path);
         Assert.Empty(consoleErrors);
         Assert.Equal(0, Chromium.BodyAttribute(dom, "data-errors"));

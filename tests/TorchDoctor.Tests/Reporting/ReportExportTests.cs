@@ -102,7 +102,7 @@ public sealed class ReportExportTests : IDisposable
         var html = summary.ToDisplayString(HtmlFormatter.MimeType);
         Assert.StartsWith("<div class=\"torchdoctor\">", html, StringComparison.Ordinal);
         Assert.Contains("<table class=\"data\">", html, StringComparison.Ordinal);
-        Assert.Contains("<td>fc1</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<td>" + summary.Rows.First(r => r.IsLeaf).Path + "</td>", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", html, StringComparison.Ordinal);
 
         var finding = new Finding("TD2001", "exploding-gradients", Severity.Error, "fc1", 12, "Gradient norm 1e6 at fc1 <b>",
@@ -154,5 +154,50 @@ public sealed class ReportExportTests : IDisposable
         Assert.Equal(2 * (2 + 1) + 1, image.Width);
         Assert.True(image.EncodedImageString.Length > 8);
         Assert.Equal(0x89, image.EncodedImageString[0]);   // PNG
+    }
+
+    [Fact]
+    public void AttachDoctor_with_a_run_directory_writes_the_html_report_when_the_run_ends()
+    {
+        torch.manual_seed(2);
+        var dir = Path.Combine(_root, "attached");
+        using var model = nn.Sequential(("fc1", nn.Linear(8, 16)), ("relu1", nn.ReLU()), ("fc2", nn.Linear(16, 3)));
+        var opt = optim.SGD(model.parameters(), 0.1);
+        using var gen = new Generator(5);
+        var x = randn([64, 8], generator: gen);
+        var y = randint(3, [64], generator: gen);
+        using (var doctor = model.AttachDoctor(opt, runDirectory: dir))
+        {
+            for (int s = 0; s < 30; s++)
+            {
+                using var scope = NewDisposeScope();
+                doctor.BeginStep();
+                opt.zero_grad();
+                var loss = nn.functional.cross_entropy(model.call(x), y);
+                loss.backward();
+                doctor.AfterBackward(loss);
+                opt.step();
+                doctor.EndStep();
+            }
+            Assert.False(File.Exists(Path.Combine(dir, RunSinks.ReportFileName)));   // written when the run ends
+        }
+        var html = File.ReadAllText(Path.Combine(dir, RunSinks.ReportFileName));
+        Assert.Contains("\"loss\":{\"train/loss\":[[0,", html, StringComparison.Ordinal);
+        Assert.Contains("\"live\":[[0,", html, StringComparison.Ordinal);
+        Assert.Contains("\"grad\":{\"modules\":[\"fc1\",\"fc2\"]", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Html_report_sink_keeps_bounded_series()
+    {
+        var sink = new HtmlReportSink(Path.Combine(_root, "bounded.html"));
+        for (int s = 0; s < 3 * HtmlReportSink.MaxPointsPerSeries; s++) sink.OnScalar("val/loss", s, s);
+        var run = Assert.Single(sink.Model().Runs);
+        var points = run.Loss["val/loss"];
+        Assert.InRange(points.Count, HtmlReportSink.MaxPointsPerSeries / 2, HtmlReportSink.MaxPointsPerSeries);
+        Assert.Equal(0, points[0].Step);
+        // Merged points are means of neighbours: the first is the mean of 0..2^k-1, and the series still rises.
+        Assert.True(long.IsPow2((long)(2 * points[0].Value + 1)) && points[0].Value >= 0.5, $"first point {points[0].Value}");
+        Assert.True(points.Zip(points.Skip(1)).All(p => p.Second.Value > p.First.Value && p.Second.Step > p.First.Step));
     }
 }
