@@ -387,6 +387,8 @@ public sealed class Doctor : IDisposable
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !watchGradients)
             _anomalyArmed = true;
         _recorder?.OnStep(step);
+        // The memory timeline goes to the run's sinks (run log, TensorBoard) beside the step record.
+        if (_recorder is not null && _leakWatch?.LastStep is { } memory && memory.Step == Step) _sinks.Emit(new ObservationEvent(memory));
     }
 
     /// <summary>
