@@ -44,6 +44,11 @@ internal sealed class ConvergenceMonitor : IDisposable
         if ((hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) ||
              hasCode(ConvergenceCodes.BatchMixing.Code)) &&
             f.Code is "TD2001" or "TD2003" or "TD2004") return true;
+        // Overconfident initial logits (initial-loss-high) scale every gradient that flows back from the output: in the first
+        // 100 steps, exploding/vanishing gradients, dead units, saturation and update ratios measure that init (the
+        // bad-init-loss demo: first/last gradient ratio 87× at step 30, relu "dead" at step 7, both gone with the fix).
+        if (hasCode(ConvergenceCodes.InitialLossHigh.Code) && f.Step is null or <= 100 &&
+            f.Code is "TD2001" or "TD2002" or "TD2003" or "TD2004" or "TD2009" or "TD2010") return true;
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
         return false;
     }
