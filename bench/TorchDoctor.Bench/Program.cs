@@ -38,12 +38,13 @@ var rows = new List<string[]>();
 Console.WriteLine($"TorchDoctor overhead benchmark  (torch threads: {torch.get_num_threads()}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {LoadAverage()})");
 
 // Steps: 0 = blocks × 10 steps; otherwise this many steps per side, counted from the doctor's first step.
-var configs = new (string Name, ProbeKinds Kinds, int Interval, bool Schedule, double CnnGoal, double ResnetGoal, bool FromStart)[]
+var configs = new (string Name, ProbeKinds Kinds, int Interval, bool Schedule, double CnnGoal, double ResnetGoal, bool FromStart, bool LeakWatch)[]
 {
-    ("every step, all probes", ProbeKinds.All, 1, false, 1.15, 1.05, false),
-    ($"default options (schedule, interval {new DoctorOptions().SampleInterval}), run from step 0", new DoctorOptions().Probes, new DoctorOptions().SampleInterval, true, double.NaN, 1.01, true),
-    ("NaN/Inf watch only, every step", ProbeKinds.NonFinite, int.MaxValue, false, 1.05, 1.05, false),
-    ("hooks attached, no probes (noise control)", ProbeKinds.None, int.MaxValue, false, double.NaN, double.NaN, false),
+    ("every step, all probes", ProbeKinds.All, 1, false, 1.15, 1.05, false, false),
+    ($"default options (schedule, interval {new DoctorOptions().SampleInterval}), run from step 0", new DoctorOptions().Probes, new DoctorOptions().SampleInterval, true, double.NaN, 1.01, true, true),
+    ($"default options without the leak watch, run from step 0", new DoctorOptions().Probes, new DoctorOptions().SampleInterval, true, double.NaN, double.NaN, true, false),
+    ("NaN/Inf watch only, every step", ProbeKinds.NonFinite, int.MaxValue, false, 1.05, 1.05, false, false),
+    ("hooks attached, no probes (noise control)", ProbeKinds.None, int.MaxValue, false, double.NaN, double.NaN, false, false),
 };
 var only = Arg("--config", "");
 
@@ -61,7 +62,7 @@ Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (var r in rows) Console.WriteLine("| " + string.Join(" | ", r) + " |");
 
 static string[] Measure(string label, Func<nn.Module<Tensor, Tensor>> make, long[] shape, int classes,
-    (string Name, ProbeKinds Kinds, int Interval, bool Schedule, double CnnGoal, double ResnetGoal, bool FromStart) c, int steps, double goal)
+    (string Name, ProbeKinds Kinds, int Interval, bool Schedule, double CnnGoal, double ResnetGoal, bool FromStart, bool LeakWatch) c, int steps, double goal)
 {
     torch.manual_seed(1);
     using var a = make();
@@ -89,6 +90,7 @@ static string[] Measure(string label, Func<nn.Module<Tensor, Tensor>> make, long
     using var doctor = Doctor.Attach(b, optB, new DoctorOptions
     {
         SampleInterval = c.Interval == int.MaxValue ? 1_000_000 : c.Interval, Probes = c.Kinds, Schedule = c.Schedule ? new() : null,
+        LeakWatch = c.LeakWatch,
     });
     double ta = 0, tb = 0;
     var sw = new Stopwatch();
