@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using TorchDoctor.Cli.Rendering;
 using TorchDoctor.Detectors;
 using TorchDoctor.Models;
 using TorchDoctor.Profiling;
@@ -66,6 +67,7 @@ public sealed partial class CliApp
             var findings = ProfileDetector.Detect(report);
             single.eval();
             var gradCost = InferenceMemory.Measure(single, x);
+<<<<<<< HEAD
             if (tracePath is not null) File.WriteAllText(tracePath, report.ChromeTrace());
             var title = $"{name}, input [{string.Join(", ", shape)}]";
             if (asJson)
@@ -83,6 +85,17 @@ public sealed partial class CliApp
             if (tracePath is not null) _out.WriteLine($"Chrome trace: {tracePath} (open in https://ui.perfetto.dev or chrome://tracing)");
             if (p.GetValue(htmlReport) is { } reportPath) WriteReport(ReportModels.From(report, findings, title), reportPath, machineOutput: false);
             return ExitFor(findings, p.GetValue(failOn), defaultLevel: null);
+=======
+            if (tracePath is not null) File.WriteAllText(tracePath, new ProfileChromeTraceExporter().Render(report));
+            if (p.GetValue(json))
+            {
+                ProfileConsole.WriteJson(_out, report, gradCost, findings);
+                return ExitCodes.Ok;
+            }
+            ProfileConsole.WriteText(_out, $"{name}, input [{string.Join(", ", shape)}], {n} profiled training step(s) (SGD, generated data):", report,
+                new ProfileExportSettings { Sort = p.GetValue(sort)!, RowLimit = rows }, gradCost, findings, tracePath);
+            return ExitCodes.Ok;
+>>>>>>> leak
         });
         return cmd;
     }

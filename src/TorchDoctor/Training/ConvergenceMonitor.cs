@@ -292,10 +292,35 @@ internal sealed class ConvergenceMonitor : IDisposable
         if (withGrad.Count > 0)
         {
             long bytes = withGrad.Max(e => e.BytesHeld);
+            var measured = withGrad.FirstOrDefault(e => e.MeasuredBytes is not null);
+            var evidence = new Dictionary<string, string>
+            {
+                ["bytes held per forward"] = bytes.ToString(CultureInfo.InvariantCulture),
+                ["forward passes"] = withGrad.Count.ToString(CultureInfo.InvariantCulture),
+            };
+            string cost = $"each built an autograd graph holding {FormatBytes(bytes)} of module outputs for nothing";
+            if (measured is { MeasuredBytes: { } held, BeyondOutput: { } beyond })
+            {
+                // The same measurement as InferenceMemory.Measure: native bytes in use after a collection, around the forward.
+                evidence["native bytes held per forward (measured)"] = held.ToString(CultureInfo.InvariantCulture);
+                evidence["output bytes (what no_grad keeps)"] = measured.OutputBytes.ToString(CultureInfo.InvariantCulture);
+                if (measured.InDisposeScope)
+                {
+                    evidence["bytes beyond the output (measured; graph and the dispose scope's intermediates)"] = beyond.ToString(CultureInfo.InvariantCulture);
+                    cost = $"the first one held {FormatBytes(held)} of native memory (measured after a collection; the graph and its dispose scope's intermediates, {FormatBytes(measured.OutputBytes)} of output), " +
+                           "and the graph keeps its saved activations alive as long as the output lives, beyond the scope";
+                }
+                else
+                {
+                    evidence["bytes no_grad saves per forward (measured)"] = beyond.ToString(CultureInfo.InvariantCulture);
+                    cost = $"the first one held {FormatBytes(held)} of native memory (measured after a collection), {FormatBytes(beyond)} of it for a graph nobody uses";
+                }
+            }
             _raise(Finding.Create(ConvergenceCodes.EvalWithGrad, null,
-                $"{withGrad.Count} forward pass(es) after step {withGrad[0].AfterStep} (between training steps: an evaluation) ran with grad mode on: each built an autograd graph holding {FormatBytes(bytes)} of activations for nothing.",
+                $"{withGrad.Count} forward pass(es) after step {withGrad[0].AfterStep} (between training steps: an evaluation) ran with grad mode on: {cost}.",
                 "Wrap evaluation in `using (torch.no_grad()) { ... }` (or `torch.inference_mode()`).",
-                new Dictionary<string, string> { ["bytes held per forward"] = bytes.ToString(CultureInfo.InvariantCulture), ["forward passes"] = withGrad.Count.ToString(CultureInfo.InvariantCulture) }, withGrad[0].AfterStep));
+                evidence, withGrad[0].AfterStep));
+            _probe.MeasureGradCost = false;
         }
     }
 
