@@ -50,6 +50,8 @@ internal sealed class ConvergenceMonitor : IDisposable
         if (hasCode(ConvergenceCodes.InitialLossHigh.Code) && f.Step is null or <= 100 &&
             f.Code is "TD2001" or "TD2002" or "TD2003" or "TD2004" or "TD2009" or "TD2010") return true;
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
+        // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
+        if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
         return false;
     }
 
@@ -69,6 +71,12 @@ internal sealed class ConvergenceMonitor : IDisposable
     private LossKind? _lossKind;
     private int? _classes;
     private int _lossChecks;
+    /// <summary>Batches whose class-index targets are collected to check the training order (TD3019), then the check runs once.</summary>
+    internal const int LabelOrderBatches = 20;
+    private readonly List<long> _labels = [];
+    private int _labelBatches;
+    private long _labelBatchSize;
+    private bool _orderChecked;
     private bool _stepped;
     private bool _mixingChecked;
     private bool _disposed;
@@ -104,6 +112,9 @@ internal sealed class ConvergenceMonitor : IDisposable
 
     /// <summary>The learning rate of the optimizer's first param group, or null without an optimizer.</summary>
     public double? LearningRate => _optimizer?.ParamGroups.FirstOrDefault()?.LearningRate;
+
+    /// <summary>The highest learning rate seen at the end of a step so far (null before the first step or without an optimizer).</summary>
+    public double? PeakLearningRate => _peakLr;
 
     /// <summary>The run's curves, as the curve detectors see them.</summary>
     public TrainingCurve Curve => new()
@@ -242,6 +253,7 @@ internal sealed class ConvergenceMonitor : IDisposable
             _lossChecks++;
             foreach (var f in LossCallDetector.Detect(Observe(output, target, kind, step))) _raise(f);
         }
+        if (!_orderChecked) CollectLabels(target, kind, step);
         return kind switch
         {
             LossKind.CrossEntropy => nn.functional.cross_entropy(output, target),
@@ -252,6 +264,30 @@ internal sealed class ConvergenceMonitor : IDisposable
             LossKind.L1 => nn.functional.l1_loss(output, target),
             _ => nn.functional.smooth_l1_loss(output, target),
         };
+    }
+
+    /// <summary>
+    /// Keeps the class-index targets of the first <see cref="LabelOrderBatches"/> training batches (a bounded copy of longs, read
+    /// only) and then checks once whether they come sorted by label (TD3019): batches of one class are what an unshuffled loader
+    /// over sorted data gives. Batches of other sizes (a partial last batch) end the collection early.
+    /// </summary>
+    private void CollectLabels(Tensor target, LossKind kind, long step)
+    {
+        if (kind is not (LossKind.CrossEntropy or LossKind.NllLoss) || target.dtype != ScalarType.Int64 || target.dim() != 1 || target.numel() < 2 || !_probe.InStep)
+            return;
+        if (_labelBatchSize != 0 && target.numel() != _labelBatchSize) { FinishLabels(step); return; }
+        _labelBatchSize = target.numel();
+        using (var scope = NewDisposeScope())
+            _labels.AddRange(target.detach().cpu().data<long>().ToArray());
+        if (++_labelBatches >= LabelOrderBatches) FinishLabels(step);
+    }
+
+    private void FinishLabels(long step)
+    {
+        _orderChecked = true;
+        if (DataDetectors.SortedTrainingBatches(_labels, (int)_labelBatchSize, _labelBatches, step, new DataThresholds()) is { } f) _raise(f);
+        _labels.Clear();
+        _labels.TrimExcess();
     }
 
     private LossCallObservation Observe(Tensor output, Tensor target, LossKind kind, long step)

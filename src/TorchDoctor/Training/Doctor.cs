@@ -523,7 +523,10 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
-        if (IsConsequence(f) || ConvergenceMonitor.IsConsequence(f, HasCode)) return;   // one cause, one finding
+        if (IsConsequence(f)) return;   // one cause, one finding
+        // A parameter frozen because the scheduler decayed the learning rate to nothing: name that cause instead.
+        if (CurveDetectors.DecayedLrFreezes(f, _convergence.LearningRate, _convergence.PeakLearningRate, _options.CurveThresholds) is { } decayed) f = decayed;
+        if (ConvergenceMonitor.IsConsequence(f, HasCode)) return;
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;
