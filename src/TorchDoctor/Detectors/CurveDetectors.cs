@@ -211,7 +211,7 @@ public static class CurveDetectors
             : $"the val − train gap grew from {F(gapBest)} at epoch {best.Epoch} to {F(gapLast)}";
         return Finding.Create(ConvergenceCodes.Overfitting, null,
             $"Overfitting since epoch {best.Epoch}: {why} while the training loss fell from {F(best.TrainLoss)} to {F(last.TrainLoss)}.",
-            $"Stop at epoch {best.Epoch} and keep its weights: `var stop = new EarlyStopping(model, patience: {t.OverfitPatience}); ... if (stop.Update(valLoss)) break; stop.RestoreBest();`. " +
+            $"Stop at epoch {best.Epoch} and keep its weights: `var stop = new EarlyStopping(model, patience: {t.OverfitPatience}, doctor: doctor); ... if (stop.Update(valLoss)) break; stop.RestoreBest();`. " +
             "Regularise: `Dropout(0.5)` before the classifier, `optim.AdamW(model.parameters(), lr, weight_decay: 0.01)` (with Adam/SGD's L2: weight_decay 1e-4), and more or augmented data (random crops/flips).",
             ev, last.Step);
     }
@@ -265,7 +265,8 @@ public static class CurveDetectors
     /// Oscillation: at least <see cref="CurveThresholds.OscillationFraction"/> of epoch transitions are reversals of at least
     /// <see cref="CurveThresholds.OscillationAccuracySwing"/> in accuracy (AutoTrainer; relative
     /// <see cref="CurveThresholds.OscillationLossSwing"/> in loss when no accuracy is given), or of step-block transitions
-    /// reversals of at least <see cref="CurveThresholds.OscillationStepSwing"/> relative to the smoothed loss.
+    /// reversals of at least <see cref="CurveThresholds.OscillationStepSwing"/> relative to the smoothed loss; and at least
+    /// <see cref="CurveThresholds.OscillationMinReversals"/> reversals in all.
     /// </summary>
     public static Finding? Oscillation(TrainingCurve c, CurveThresholds t)
     {
@@ -276,14 +277,14 @@ public static class CurveDetectors
         else if (e.Count >= 5 && e.All(x => x.TrainAccuracy is not null)) series = ("training accuracy", e.Select(x => x.TrainAccuracy!.Value).ToArray(), false, t.OscillationAccuracySwing);
         else if (e.Count >= 5 && e.All(x => x.ValLoss is not null)) series = ("validation loss", e.Select(x => x.ValLoss!.Value).ToArray(), true, t.OscillationLossSwing);
         else if (e.Count >= 5) series = ("training loss", e.Select(x => x.TrainLoss).ToArray(), true, t.OscillationLossSwing);
-        if (series is { } s && Reversals(s.Values, s.Relative, s.Threshold) is var (n, max) && n >= t.OscillationFraction * (s.Values.Length - 1))
+        if (series is { } s && Reversals(s.Values, s.Relative, s.Threshold) is var (n, max) && n >= t.OscillationMinReversals && n >= t.OscillationFraction * (s.Values.Length - 1))
             return OscillationFinding(c, $"{s.Name} reversed by ≥ {F(s.Threshold)}{(s.Relative ? " (relative)" : "")} in {n} of {s.Values.Length - 1} epoch transitions",
                 n, s.Values.Length - 1, max, e[^1].Step);
         var blocks = BlockMeans(c.Steps, t.StepBlock);
         if (blocks.Count >= 6 && !Settled(blocks, t))
         {
             var (bn, bmax) = Reversals(blocks.Select(b => b.Mean).ToArray(), true, t.OscillationStepSwing);
-            if (bn >= t.OscillationFraction * (blocks.Count - 1))
+            if (bn >= t.OscillationMinReversals && bn >= t.OscillationFraction * (blocks.Count - 1))
                 return OscillationFinding(c, $"the loss (means of {t.StepBlock} steps) reversed by ≥ {F(t.OscillationStepSwing * 100)}% of the smoothed loss in {bn} of {blocks.Count - 1} transitions",
                     bn, blocks.Count - 1, bmax, blocks[^1].Step);
         }

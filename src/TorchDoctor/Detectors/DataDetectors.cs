@@ -83,14 +83,17 @@ public static class DataDetectors
                 $"Convert in GetTensor so every sample has one dtype, e.g. `t.to(ScalarType.{f.DType})`.",
                 Ev(("majorityDType", f.DType), ("others", string.Join("; ", f.OtherDTypes.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
         }
-        if (f.OtherShapes.Count > 0)
+        // Images that differ only in their channel count are one cause (grey among RGB): the channel mismatch below
+        // names it with its fix, so they are not also reported as inconsistent shapes.
+        var shapeGroups = f.OtherShapes.Where(g => !(f.Role == FieldRole.Image && ChannelOnly(f, g.Value, model))).ToList();
+        if (shapeGroups.Count > 0)
         {
             long others = f.OtherShapes.Sum(g => g.Count);
             yield return Finding.Create(DataCodes.InconsistentShape, where,
                 $"'{f.Name}' has shape {ShapeText(f.Shape)} in {N(f.Present - others)} samples but " +
-                string.Join("; ", f.OtherShapes.Select(g => $"{g.Value} in {N(g.Count)} (first: {Indices(g.Indices, g.Count)})")) + ".",
+                string.Join("; ", shapeGroups.Select(g => $"{g.Value} in {N(g.Count)} (first: {Indices(g.Indices, g.Count)})")) + ".",
                 "Resize, crop or pad every sample to one shape in GetTensor (or write a collate function that pads); the default DataLoader collate cannot stack different shapes.",
-                Ev(("majorityShape", ShapeText(f.Shape)), ("others", string.Join("; ", f.OtherShapes.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
+                Ev(("majorityShape", ShapeText(f.Shape)), ("others", string.Join("; ", shapeGroups.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
         }
         if (f.NonFinite > 0)
             yield return Finding.Create(DataCodes.NonFinite, where,
@@ -140,9 +143,7 @@ public static class DataDetectors
         if (model?.Channels is { } want2)
         {
             // Images of another channel count among the others (grey PNGs in an RGB folder): a channel mismatch, not just a shape.
-            static long[] Dims(string v) => v.Trim('[', ']', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d : -1).ToArray();
-            var odd = f.OtherShapes.Where(g => Dims(g.Value) is { Length: 3 } sh && sh[0] != want2 && sh[0] is > 0 and <= 4 && f.Shape.Length == 3 && f.Shape[0] == want2).ToList();
+            var odd = f.OtherShapes.Where(g => ChannelOnly(f, g.Value, model, anySize: true)).ToList();
             if (odd.Count > 0)
             {
                 long n = odd.Sum(g => g.Count);
@@ -160,6 +161,19 @@ public static class DataDetectors
                 : have == 3 && want == 1 ? "Convert to grey (torchvision.transforms.Grayscale()) or build the model with in_channels=3."
                 : $"Build the model with in_channels={have}, or convert the images to {want} channel(s).",
                 Ev(("channels", EvidenceValue.Count(have)), ("modelChannels", EvidenceValue.Count(want))));
+    }
+
+    private static long[] Dims(string v) => v.Trim('[', ']', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d : -1).ToArray();
+
+    /// <summary>True when a minority image shape has a channel count (1–4) the model does not take while the majority has
+    /// the model's channels: a channel mismatch (TD3011). Unless <paramref name="anySize"/>, its height and width must
+    /// also match the majority's (then the channels are the only difference, not a shape problem as well).</summary>
+    private static bool ChannelOnly(FieldObservation f, string shape, ModelExpectations? model, bool anySize = false)
+    {
+        if (model?.Channels is not { } want || f.Shape.Length != 3 || f.Shape[0] != want) return false;
+        var sh = Dims(shape);
+        return sh.Length == 3 && sh[0] != want && sh[0] is > 0 and <= 4 && (anySize || (sh[1] == f.Shape[1] && sh[2] == f.Shape[2]));
     }
 
     /// <summary>Rules on labels: dtype, range against the number of classes, and class balance.</summary>

@@ -21,6 +21,9 @@ public sealed record DetectorThresholds
     /// <summary>Exploding: the persistent-jump rule also needs the jumped norms at or above this absolute value. A converged model's
     /// norm may go from 6e-4 to 0.02 for a while (measured on the corpus's clean StepLR program); that is not an explosion.</summary>
     public double ExplodingGradNormFloor { get; init; } = 1.0;
+    /// <summary>Exploding: the persistent-jump rule also needs a loss that is not improving: the mean of the last 5 losses at
+    /// least this multiple of the best earlier 5-step mean (a healthy run's norms grow while its loss falls).</summary>
+    public double ExplodingLossRise { get; init; } = 1.25;
     /// <summary>Exploding: a global gradient norm at or above this (TorchDoctor; healthy nets here stay below ~50).</summary>
     public double ExplodingGradNorm { get; init; } = 1e4;
     /// <summary>Dead ReLU: fraction of outputs ≤ 0, averaged over the window (DeepDiagnosis).</summary>

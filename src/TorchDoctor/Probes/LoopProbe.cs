@@ -22,6 +22,9 @@ internal sealed class LoopProbe : IForwardObserver
     private int _depth;
     private long _bytes;
     private bool _gradInEval;
+    private long? _nativeBefore;
+    private long _createdOutside;
+    private long _probeBytes;
 
     public LoopProbe(ModuleTree tree)
     {
@@ -46,6 +49,11 @@ internal sealed class LoopProbe : IForwardObserver
     public TorchSharp.Modules.Parameter? GradWitness { get; set; }
     /// <summary>Capture the next in-step input batch (for the batch-mixing check).</summary>
     public bool CaptureInput { get; set; }
+    /// <summary>
+    /// Measure the native bytes the next evaluation with grad on holds (two full collections around that forward pass).
+    /// The monitor switches it off once the evaluation-with-grad finding is raised.
+    /// </summary>
+    public bool MeasureGradCost { get; set; } = true;
     /// <summary>The captured input (owned by the caller once taken).</summary>
     public Tensor? CapturedInput { get; set; }
 
@@ -65,6 +73,13 @@ internal sealed class LoopProbe : IForwardObserver
         _bytes = 0;
         _squashed.Clear();
         _gradInEval = false;
+        _nativeBefore = null;
+        if (!InStep && Started && MeasureGradCost && is_grad_enabled() && !Evaluations.Any(e => e.MeasuredBytes is not null))
+        {
+            _nativeBefore = NativeMemory.InUseBytesAfterCollection();
+            _createdOutside = DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
+            _probeBytes = ProbeNodes.CachedBytesCreated;
+        }
         if (InStep)
         {
             if (_modeModules.Count > 0 && _modeModules.All(m => !m.training)) TrainInEval ??= (Step, _modeModules.Count);
@@ -99,7 +114,19 @@ internal sealed class LoopProbe : IForwardObserver
             if (Started)
             {
                 var training = _tree.Nodes.Where(n => IsModeSensitive(n.TypeName) && n.Module.training).Select(n => n.DisplayPath).ToList();
-                Evaluations.Add(new EvaluationObservation(Step, training, _modeModules.Count, _gradInEval, _bytes));
+                long? measured = null;
+                bool scoped = false;
+                if (_nativeBefore is { } before && _gradInEval && t is not null)
+                {
+                    // Tensors made inside a dispose scope stay alive until it ends, with grad or without.
+                    scoped = DisposeScopeManager.Statistics.CreatedOutsideScopeCount == _createdOutside;
+                    // Without what TorchDoctor's own gradient probes cached on this pass (a step sampled just before it).
+                    measured = Math.Max(0, NativeMemory.InUseBytesAfterCollection() - before - (ProbeNodes.CachedBytesCreated - _probeBytes));
+                    GC.KeepAlive(t);
+                }
+                _nativeBefore = null;
+                long outputBytes = t is null || t.IsInvalid ? 0 : t.numel() * t.element_size();
+                Evaluations.Add(new EvaluationObservation(Step, training, _modeModules.Count, _gradInEval, _bytes, measured, outputBytes, scoped));
             }
             return null;
         }

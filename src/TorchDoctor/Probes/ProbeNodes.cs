@@ -20,6 +20,16 @@ public static class ProbeNodes
     private static readonly object Gate = new();
     private static readonly List<Entry> Entries = [];
     private static int _pruneAt = 1024;
+    private static long _cachedBytes;
+
+    /// <summary>
+    /// Bytes of the tensors TorchSharp cached for TorchDoctor's nodes, summed over every node created so far (monotonic):
+    /// the difference across a forward pass is what the doctor's own nodes added to that pass's graph.
+    /// </summary>
+    public static long CachedBytesCreated
+    {
+        get { lock (Gate) return _cachedBytes; }
+    }
 
     private readonly record struct Entry(WeakReference Token, long Step, bool Marker, bool Unscoped);
 
@@ -35,8 +45,10 @@ public static class ProbeNodes
         long outside = DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
         var result = apply();
         bool unscoped = DisposeScopeManager.Statistics.CreatedOutsideScopeCount > outside;
+        long bytes = result.IsInvalid ? 0 : result.numel() * result.element_size();
         lock (Gate)
         {
+            _cachedBytes += bytes;
             if (Entries.Count >= _pruneAt)
             {
                 Entries.RemoveAll(e => !e.Token.IsAlive);

@@ -59,7 +59,7 @@ public sealed record ProfiledStep(long Step, double DurationMicroseconds, IReadO
 ///     using (prof.Phase(StepPhase.OptimizerStep)) { opt.step(); opt.zero_grad(); }
 ///     prof.EndStep();
 /// }
-/// Console.WriteLine(prof.Report().Table());
+/// Console.WriteLine(new ProfileTextExporter().Render(prof.Report()));   // TorchDoctor.Reporting
 /// </code>
 /// </summary>
 public sealed class Profiler : IDisposable, IForwardObserver

@@ -30,13 +30,25 @@ internal sealed class ConvergenceMonitor : IDisposable
 
     /// <summary>
     /// True when <paramref name="f"/> is a consequence of a cause already reported: curve symptoms and gradient/update
-    /// symptoms after a loop mistake or a wrong loss call; "raise the LR" (update-ratio-low, lr-too-low) after lr-too-high.
+    /// symptoms after a loop mistake or a wrong loss call; dead units, saturation and vanishing gradients after carried-over
+    /// gradients, probabilities into a logit loss or a batch-mixing reshape; "raise the LR" (update-ratio-low, lr-too-low) after lr-too-high.
     /// </summary>
     public static bool IsConsequence(Finding f, Func<string, bool> hasCode)
     {
         bool loopMistake = hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.TrainInEvalMode.Code) ||
                            hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code);
         if (loopMistake && CurveSymptoms.Contains(f.Code)) return true;
+        // Gradients summed over every earlier step, or squashed by a softmax/sigmoid before a logit loss, distort the
+        // gradient flow itself: dead units, saturation and vanishing gradients then measure the loop mistake, not the model
+        // (the no-zero-grad demo: relu1–3 "dead" at step 39, after grad-not-zeroed at step 1).
+        if ((hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) ||
+             hasCode(ConvergenceCodes.BatchMixing.Code)) &&
+            f.Code is "TD2001" or "TD2003" or "TD2004") return true;
+        // Overconfident initial logits (initial-loss-high) scale every gradient that flows back from the output: in the first
+        // 100 steps, exploding/vanishing gradients, dead units, saturation and update ratios measure that init (the
+        // bad-init-loss demo: first/last gradient ratio 87× at step 30, relu "dead" at step 7, both gone with the fix).
+        if (hasCode(ConvergenceCodes.InitialLossHigh.Code) && f.Step is null or <= 100 &&
+            f.Code is "TD2001" or "TD2002" or "TD2003" or "TD2004" or "TD2009" or "TD2010") return true;
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
         // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
@@ -95,6 +107,8 @@ internal sealed class ConvergenceMonitor : IDisposable
 
     /// <summary>True while the gradient-accumulation helper is in the middle of a group (gradients are carried on purpose).</summary>
     public bool Accumulating { get; set; }
+    /// <summary>The early stopping the user attached (<see cref="Training.EarlyStopping"/> given this doctor), or null.</summary>
+    public EarlyStopping? EarlyStopping { get; set; }
 
     /// <summary>The learning rate of the optimizer's first param group, or null without an optimizer.</summary>
     public double? LearningRate => _optimizer?.ParamGroups.FirstOrDefault()?.LearningRate;
@@ -211,6 +225,18 @@ internal sealed class ConvergenceMonitor : IDisposable
         {
             if (loopMistake && CurveSymptoms.Contains(f.Code)) continue;
             if (stepLevel && f.Code is "TD2101") continue;
+            if (f.Code == ConvergenceCodes.Overfitting.Code && EarlyStopping is { BestEpoch: >= 0 } stop)
+            {
+                // The remedy is in place: the run overfits, and early stopping keeps the best epoch's weights.
+                _raise(f with
+                {
+                    Severity = Severity.Info,
+                    Message = f.Message + $" EarlyStopping keeps the weights of its best epoch ({stop.BestEpoch}, validation metric {stop.Best:G4}) and stops after {stop.Patience} epochs without improvement.",
+                    Advice = "Nothing to add: early stopping handles it (call `stop.RestoreBest()` after the loop). To gain more, regularise: dropout, weight decay (AdamW), more or augmented data.",
+                    Remedy = RemedyKind.None,
+                });
+                continue;
+            }
             _raise(f);
         }
     }
@@ -302,10 +328,35 @@ internal sealed class ConvergenceMonitor : IDisposable
         if (withGrad.Count > 0)
         {
             long bytes = withGrad.Max(e => e.BytesHeld);
+            var measured = withGrad.FirstOrDefault(e => e.MeasuredBytes is not null);
+            var evidence = new Dictionary<string, string>
+            {
+                ["bytes held per forward"] = bytes.ToString(CultureInfo.InvariantCulture),
+                ["forward passes"] = withGrad.Count.ToString(CultureInfo.InvariantCulture),
+            };
+            string cost = $"each built an autograd graph holding {FormatBytes(bytes)} of module outputs for nothing";
+            if (measured is { MeasuredBytes: { } held, BeyondOutput: { } beyond })
+            {
+                // The same measurement as InferenceMemory.Measure: native bytes in use after a collection, around the forward.
+                evidence["native bytes held per forward (measured)"] = held.ToString(CultureInfo.InvariantCulture);
+                evidence["output bytes (what no_grad keeps)"] = measured.OutputBytes.ToString(CultureInfo.InvariantCulture);
+                if (measured.InDisposeScope)
+                {
+                    evidence["bytes beyond the output (measured; graph and the dispose scope's intermediates)"] = beyond.ToString(CultureInfo.InvariantCulture);
+                    cost = $"the first one held {FormatBytes(held)} of native memory (measured after a collection; the graph and its dispose scope's intermediates, {FormatBytes(measured.OutputBytes)} of output), " +
+                           "and the graph keeps its saved activations alive as long as the output lives, beyond the scope";
+                }
+                else
+                {
+                    evidence["bytes no_grad saves per forward (measured)"] = beyond.ToString(CultureInfo.InvariantCulture);
+                    cost = $"the first one held {FormatBytes(held)} of native memory (measured after a collection), {FormatBytes(beyond)} of it for a graph nobody uses";
+                }
+            }
             _raise(Finding.Create(ConvergenceCodes.EvalWithGrad, null,
-                $"{withGrad.Count} forward pass(es) after step {withGrad[0].AfterStep} (between training steps: an evaluation) ran with grad mode on: each built an autograd graph holding {FormatBytes(bytes)} of activations for nothing.",
+                $"{withGrad.Count} forward pass(es) after step {withGrad[0].AfterStep} (between training steps: an evaluation) ran with grad mode on: {cost}.",
                 "Wrap evaluation in `using (torch.no_grad()) { ... }` (or `torch.inference_mode()`).",
-                new Dictionary<string, string> { ["bytes held per forward"] = bytes.ToString(CultureInfo.InvariantCulture), ["forward passes"] = withGrad.Count.ToString(CultureInfo.InvariantCulture) }, withGrad[0].AfterStep));
+                evidence, withGrad[0].AfterStep));
+            _probe.MeasureGradCost = false;
         }
     }
 

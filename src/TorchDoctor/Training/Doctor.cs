@@ -387,6 +387,8 @@ public sealed class Doctor : IDisposable
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !watchGradients)
             _anomalyArmed = true;
         _recorder?.OnStep(step);
+        // The memory timeline goes to the run's sinks (run log, TensorBoard) beside the step record.
+        if (_recorder is not null && _leakWatch?.LastStep is { } memory && memory.Step == Step) _sinks.Emit(new ObservationEvent(memory));
     }
 
     /// <summary>
@@ -455,6 +457,7 @@ public sealed class Doctor : IDisposable
 
     /// <summary>Set by <see cref="GradientAccumulator"/> while a group is in progress: carried gradients are then intended.</summary>
     internal bool Accumulating { get => _convergence.Accumulating; set => _convergence.Accumulating = value; }
+    internal EarlyStopping? EarlyStopping { get => _convergence.EarlyStopping; set => _convergence.EarlyStopping = value; }
 
     private void DisarmAnomaly()
     {

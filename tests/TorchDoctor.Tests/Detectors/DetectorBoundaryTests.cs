@@ -89,6 +89,26 @@ public class DetectorBoundaryTests
     }
 
     [Fact]
+    public void A_lasting_norm_jump_is_an_explosion_only_while_the_loss_is_not_improving()
+    {
+        // Measured on the lr-too-high demo's fixed run (Adam 1e-3): norms 0.28 at the start, 3–9 at step 76, loss falling.
+        static IEnumerable<StepObservations> Stream(double lossAfter) =>
+            Enumerable.Range(0, 9).Select(i => new StepObservations
+            {
+                Step = i, Sampled = true, Loss = 2.0,
+                Parameters = [Weight(i, "l0", 0, 1), Weight(i, "l1", 1, 1), Weight(i, "l2", 2, 1)], GlobalGradNorm = Math.Sqrt(3),
+            }).Concat(Enumerable.Range(9, 3).Select(i => new StepObservations
+            {
+                Step = i, Sampled = true, Loss = lossAfter,
+                Parameters = [Weight(i, "l0", 0, 20), Weight(i, "l1", 1, 20), Weight(i, "l2", 2, 20)], GlobalGradNorm = 20 * Math.Sqrt(3),
+            }));
+        // Last 5 losses: (2 × 2.0 + 3 × L) / 5 against the best earlier 5-step mean 2.0, limit 1.25 × 2.0 = 2.5.
+        Assert.Contains(Run(Flow, Stream(3.0)), x => x.Code == "TD2002");        // 2.6 ≥ 2.5: rising with the norms
+        Assert.DoesNotContain(Run(Flow, Stream(2.8)), x => x.Code == "TD2002");  // 2.48 < 2.5
+        Assert.DoesNotContain(Run(Flow, Stream(0.5)), x => x.Code == "TD2002");  // falling: a healthy run leaving its flat start
+    }
+
+    [Fact]
     public void A_single_jump_at_tiny_norms_is_not_an_explosion()
     {
         // Issue 9's trial: a confident binary classifier, global norm 0.41 against a median of 0.037, once.
