@@ -67,3 +67,25 @@ public partial class GuideSampleTests
         Assert.Equal(2, Chapters.Run(["no-such-chapter"], w));
     }
 }
+
+/// <summary><c>torchdoctor demo</c> without a case lists every case with the guide section it illustrates, and that section of docs/guide.md names the case.</summary>
+public class DemoListTests
+{
+    [Fact]
+    public void Demo_without_a_case_maps_every_case_to_a_guide_section_that_names_it()
+    {
+        var (code, output, err) = CliRunner.Run("demo");
+        Assert.True(code == 0, err);
+        var guide = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "docs", "guide.md"));
+        var sections = System.Text.RegularExpressions.Regex.Split(guide, @"(?m)^## ").Skip(1).ToDictionary(s => s[0], s => s);
+        var lines = output.Split('\n');
+        foreach (var demo in TorchDoctor.Demos.DemoCatalog.All)
+        {
+            var line = lines.Single(l => l.TrimStart().StartsWith(demo.Name + " ", StringComparison.Ordinal));
+            var rest = line.TrimStart()[demo.Name.Length..].TrimStart();
+            Assert.True(char.IsDigit(rest[0]), $"{demo.Name}: no guide section in '{line.Trim()}'");
+            Assert.True(sections.TryGetValue(rest[0], out var section), $"{demo.Name}: guide has no section {rest[0]}");
+            Assert.Contains(demo.Name, section);
+        }
+    }
+}
