@@ -22,6 +22,8 @@ public enum LeakPattern
     RunningTotal,
     /// <summary>Each step in a dispose scope, but one small tensor per step moved out of it into a history list.</summary>
     SlowCache,
+    /// <summary>Each step in a dispose scope, <c>total = (total + loss).MoveToOuterDisposeScope()</c>: the graph chain outlives the scopes.</summary>
+    ScopedRunningTotal,
 }
 
 /// <summary>
@@ -59,11 +61,14 @@ public sealed class LeakyTrainer
     /// <summary>One training step on (x, y), with the doctor's calls when one is given.</summary>
     public void Step(Tensor x, Tensor y, Doctor? doctor)
     {
-        if (_pattern is LeakPattern.Clean or LeakPattern.SlowCache)
+        if (_pattern is LeakPattern.Clean or LeakPattern.SlowCache or LeakPattern.ScopedRunningTotal)
         {
             using var scope = NewDisposeScope();
             var loss = Forward(x, y, doctor);
-            _sum += loss.item<float>();
+            if (_pattern == LeakPattern.ScopedRunningTotal)
+                _total = (_total is null ? loss.alias() : _total + loss).MoveToOuterDisposeScope();   // the chain outlives the scope
+            else
+                _sum += loss.item<float>();
             if (_pattern == LeakPattern.SlowCache)
                 _history.Add(loss.detach().MoveToOuterDisposeScope());       // one small tensor kept per step
             doctor?.EndStep();
@@ -152,8 +157,8 @@ public sealed record LeakRun(LeakPattern Pattern, int Steps, IReadOnlyList<Findi
     public long TensorsLeftAfterRun { get; init; }
     /// <summary>The leak finding, or null.</summary>
     public Finding? Leak => Findings.FirstOrDefault(f => f.Code is "TD6001" or "TD6002");
-    /// <summary>Growth of live tensors after collection from the first check past warm-up to the last.</summary>
-    public long TensorGrowth => Checks.Count < 2 ? 0 : Checks[^1].LiveTensors - Checks.First(c => c.Step >= 10).LiveTensors;
+    /// <summary>Growth of the program's live tensors after collection (TorchDoctor's own nodes excluded) from the first check past warm-up to the last.</summary>
+    public long TensorGrowth => Checks.Count < 2 ? 0 : Checks[^1].ProgramTensors - Checks.First(c => c.Step >= 10).ProgramTensors;
     /// <summary>Growth of native bytes after collection from the first check past warm-up to the last.</summary>
     public long NativeGrowth => Checks.Count < 2 ? 0 : Checks[^1].NativeBytes - Checks.First(c => c.Step >= 10).NativeBytes;
 }
@@ -176,18 +181,22 @@ public sealed class MemoryLeakDemo : IDemoCase
         ArgumentNullException.ThrowIfNull(options);
         int steps = options.Steps ?? 120;
         options.Log?.Invoke($"Training {steps} steps with every loss kept in LeakyTrainer._losses (leak watch with attribution)…");
-        var before = LeakyTrainer.Run(LeakPattern.LossList, steps, () => new SmallCnn(), new DoctorOptions { LeakAttribution = true }, seed: options.Seed);
+        var before = LeakyTrainer.Run(LeakPattern.LossList, steps, () => new SmallCnn(), new DoctorOptions { LeakAttribution = true, Sinks = Record(options, "before") }, seed: options.Seed);
         LeakRun? after = null;
         if (options.Fix)
         {
             options.Log?.Invoke("Fix: a dispose scope per step, loss.item<float>() summed, batch 32 with 2-step gradient accumulation…");
-            after = LeakyTrainer.Run(LeakPattern.Clean, steps * 2, () => new SmallCnn(), new DoctorOptions(), batchSize: 32, accumulate: 2, seed: options.Seed);
+            after = LeakyTrainer.Run(LeakPattern.Clean, steps * 2, () => new SmallCnn(), new DoctorOptions { Sinks = Record(options, "after") }, batchSize: 32, accumulate: 2, seed: options.Seed);
         }
         return new DemoResult(Name, ToDemoRun("before: List<Tensor> of losses", before),
             after is null ? null : ToDemoRun("after: dispose scope + loss.item<float>()", after),
             "`using var scope = torch.NewDisposeScope()` around each step; keep `loss.item<float>()` (a float) instead of the loss tensor; " +
             "halve the batch and accumulate gradients over 2 steps to lower the peak.");
     }
+
+    /// <summary>The run log and TensorBoard sinks of a recorded run (<see cref="DemoOptions.RunDirectory"/>), or none.</summary>
+    private static IReadOnlyList<Sinks.IDoctorSink> Record(DemoOptions options, string run)
+        => options.RunDirectory is null ? [] : Reporting.RunSinks.ForDirectory(Path.Combine(options.RunDirectory, run));
 
     private static DemoRun ToDemoRun(string label, LeakRun r)
         => new(label, new Dictionary<string, double>

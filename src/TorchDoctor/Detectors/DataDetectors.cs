@@ -334,12 +334,7 @@ public static class DataDetectors
         if (o.Training && o.Shuffled != true && o.LabelOrder.Count >= 2 * o.BatchSize && o.BatchSize > 0)
         {
             var labels = o.LabelOrder;
-            long runs = 1;
-            for (int i = 1; i < labels.Count; i++) if (labels[i] != labels[i - 1]) runs++;
-            double meanRun = (double)labels.Count / runs;
-            double sumP2 = labels.GroupBy(x => x).Sum(g => Math.Pow((double)g.Count() / labels.Count, 2));
-            double expected = sumP2 >= 1 ? double.PositiveInfinity : 1 / (1 - sumP2);
-            bool sorted = meanRun >= th.MinSortedRun && (double.IsInfinity(expected) || meanRun >= th.SortedRunFactor * expected);
+            var (meanRun, expected, sorted) = LabelRuns(labels, th);
             if (sorted)
             {
                 var batches = BatchRuns(labels, o.BatchSize, th);
@@ -365,6 +360,45 @@ public static class DataDetectors
                 "A model with fixed-size layers (Linear after Flatten) needs one shape: resize or pad in GetTensor; for sequences, pad to a fixed length or use packed sequences.",
                 Ev(("field", field), ("shapes", string.Join("; ", groups.Select(g => g.Value)))), step: groups[1].Indices.FirstOrDefault());
         }
+    }
+
+    /// <summary>
+    /// The mean run of equal labels in <paramref name="labels"/> (in the order training reads them), the run a random order
+    /// with the same label frequencies gives (1 / (1 − Σp²)), and whether the order is sorted: a mean run of at least
+    /// <see cref="DataThresholds.MinSortedRun"/> and <see cref="DataThresholds.SortedRunFactor"/> × the random run.
+    /// </summary>
+    public static (double MeanRun, double Expected, bool Sorted) LabelRuns(IReadOnlyList<long> labels, DataThresholds th)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(th);
+        if (labels.Count == 0) return (0, double.PositiveInfinity, false);
+        long runs = 1;
+        for (int i = 1; i < labels.Count; i++) if (labels[i] != labels[i - 1]) runs++;
+        double meanRun = (double)labels.Count / runs;
+        double sumP2 = labels.GroupBy(x => x).Sum(g => Math.Pow((double)g.Count() / labels.Count, 2));
+        double expected = sumP2 >= 1 ? double.PositiveInfinity : 1 / (1 - sumP2);
+        bool sorted = meanRun >= th.MinSortedRun && (double.IsInfinity(expected) || meanRun >= th.SortedRunFactor * expected);
+        return (meanRun, expected, sorted);
+    }
+
+    /// <summary>
+    /// TD3019 from a training loop: the class-index targets of the first batches handed to <c>Doctor.Loss</c>, in order, hold
+    /// runs of one label (the loader does not shuffle data sorted by label). Needs at least two batches and two labels; null
+    /// when the order looks random.
+    /// </summary>
+    public static Finding? SortedTrainingBatches(IReadOnlyList<long> labels, int batchSize, int batches, long step, DataThresholds th)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(th);
+        if (batches < 2 || batchSize < 1 || labels.Distinct().Count() < 2) return null;
+        var (meanRun, expected, sorted) = LabelRuns(labels, th);
+        if (!sorted) return null;
+        return Finding.Create(DataCodes.UnshuffledSorted, null,
+            $"The training batches come sorted by label: {BatchRuns(labels, batchSize, th)} (the targets of the first {batches} batches given to the loss; " +
+            $"mean run of one label {meanRun.ToString("0.#", CultureInfo.InvariantCulture)} samples, {expected.ToString("0.##", CultureInfo.InvariantCulture)} in a random order). Each step pushes the model toward one class, and it forgets the others.",
+            "Shuffle the training data: `torch.utils.data.DataLoader(ds, batchSize, shuffle: true)`, or index each batch with `randperm` (keep the validation loader unshuffled).",
+            Ev(("meanLabelRun", EvidenceValue.Of(meanRun, "0.#")), ("expectedRunIfShuffled", expected.ToString("0.##", CultureInfo.InvariantCulture)),
+               ("batchesRead", Cn(batches))), step: step);
     }
 
     private static string BatchRuns(IReadOnlyList<long> labels, int batchSize, DataThresholds th)
