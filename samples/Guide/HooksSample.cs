@@ -1,4 +1,5 @@
 using TorchDoctor.Profiling;
+using TorchDoctor.Reporting;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -37,7 +38,7 @@ internal static class HooksSample
             profiler.EndStep();
         }
         var report = profiler.Report();
-        o.WriteLine(report.Table(rowLimit: 8));
+        o.WriteLine(new ProfileTextExporter(new ProfileExportSettings { RowLimit = 8 }).Render(report));
         return fired == 2 && report.Steps.Count > 0;
     }
 }
