@@ -1,3 +1,4 @@
+using TorchDoctor.Reporting;
 using TorchDoctor.Profiling;
 using TorchDoctor.Reporting;
 using static TorchSharp.torch;

@@ -67,7 +67,6 @@ public sealed partial class CliApp
             var findings = ProfileDetector.Detect(report);
             single.eval();
             var gradCost = InferenceMemory.Measure(single, x);
-            // Merge of the report (HTML --report, --fail-on) and leak (exporters, ProfileConsole) branches.
             if (tracePath is not null) File.WriteAllText(tracePath, new ProfileChromeTraceExporter().Render(report));
             var title = $"{name}, input [{string.Join(", ", shape)}]";
             if (asJson)
