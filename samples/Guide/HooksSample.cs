@@ -1,6 +1,5 @@
 using TorchDoctor.Reporting;
 using TorchDoctor.Profiling;
-using TorchDoctor.Reporting;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
