@@ -127,7 +127,7 @@ public sealed partial class CliApp
         "dead-relu" => "2 Common problems: dead ReLUs",
         "nan-origin" => "2 Common problems: NaN/Inf",
         "bad-data" => "3 Data loading",
-        "overfitting" => "2 Common problems: overfitting",
+        "overfitting" => "9 Case studies: overfitting",
         _ when demo.Contains("shape", StringComparison.Ordinal) => "4 Shapes",
         _ when demo.Contains("leak", StringComparison.Ordinal) || demo.Contains("memory", StringComparison.Ordinal) => "6 Memory",
         _ when demo.Contains("profil", StringComparison.Ordinal) || demo.Contains("slow", StringComparison.Ordinal) => "5 Hooks and profiling",
