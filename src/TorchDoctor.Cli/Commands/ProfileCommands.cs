@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using TorchDoctor.Cli.Rendering;
 using TorchDoctor.Detectors;
 using TorchDoctor.Models;
 using TorchDoctor.Profiling;
@@ -66,21 +67,16 @@ public sealed partial class CliApp
             var findings = ProfileDetector.Detect(report);
             single.eval();
             var gradCost = InferenceMemory.Measure(single, x);
-            if (tracePath is not null) File.WriteAllText(tracePath, report.ChromeTrace());
+            if (tracePath is not null) File.WriteAllText(tracePath, new ProfileChromeTraceExporter().Render(report));
             var title = $"{name}, input [{string.Join(", ", shape)}]";
             if (asJson)
             {
-                var jsonText = report.Json(findings).TrimEnd();
-                _out.WriteLine(jsonText[..^1].TrimEnd() + $",\n  \"inference\": {{ \"withGradBytes\": {gradCost.WithGradBytes}, \"noGradBytes\": {gradCost.NoGradBytes}, \"savedByNoGradBytes\": {gradCost.SavedBytes} }}\n}}");
+                ProfileConsole.WriteJson(_out, report, gradCost, findings);
                 if (p.GetValue(htmlReport) is { } jsonReportPath) WriteReport(ReportModels.From(report, findings, title), jsonReportPath, machineOutput: true);
                 return ExitFor(findings, p.GetValue(failOn), defaultLevel: null);
             }
-            _out.WriteLine($"{name}, input [{string.Join(", ", shape)}], {n} profiled training step(s) (SGD, generated data):");
-            _out.Write(report.Table(p.GetValue(sort)!, rows));
-            _out.WriteLine($"Inference (eval mode) on this input holds {Detectors.LeakDetector.Bytes(gradCost.WithGradBytes)} per kept output with grad mode on, " +
-                           $"{Detectors.LeakDetector.Bytes(gradCost.NoGradBytes)} under torch.no_grad(): wrap evaluation in `using (torch.no_grad())` to save {Detectors.LeakDetector.Bytes(gradCost.SavedBytes)} per batch.");
-            foreach (var f in findings) _out.WriteLine(f.ToString());
-            if (tracePath is not null) _out.WriteLine($"Chrome trace: {tracePath} (open in https://ui.perfetto.dev or chrome://tracing)");
+            ProfileConsole.WriteText(_out, $"{name}, input [{string.Join(", ", shape)}], {n} profiled training step(s) (SGD, generated data):", report,
+                new ProfileExportSettings { Sort = p.GetValue(sort)!, RowLimit = rows }, gradCost, findings, tracePath);
             if (p.GetValue(htmlReport) is { } reportPath) WriteReport(ReportModels.From(report, findings, title), reportPath, machineOutput: false);
             return ExitFor(findings, p.GetValue(failOn), defaultLevel: null);
         });

@@ -39,7 +39,7 @@ internal static class ConvergenceLoop
         // reach them through EndEpoch.
         var sinks = o.RunDirectory is null ? [] : Reporting.RunSinks.ForDirectory(Path.Combine(o.RunDirectory, DemoTrainer.RunName(s.Label)));
         using var doctor = Doctor.Attach(model, opt, new DoctorOptions { Sinks = sinks, Recording = new RunRecorderOptions { Name = s.Label } });
-        using var stop = s.Patience is { } p ? new EarlyStopping(model, p) : null;
+        using var stop = s.Patience is { } p ? new EarlyStopping(model, p, doctor: doctor) : null;
         var losses = new List<double>();
         var valLosses = new List<double>();
         int? reached = null;

@@ -22,6 +22,8 @@ public enum LeakPattern
     RunningTotal,
     /// <summary>Each step in a dispose scope, but one small tensor per step moved out of it into a history list.</summary>
     SlowCache,
+    /// <summary>Each step in a dispose scope, <c>total = (total + loss).MoveToOuterDisposeScope()</c>: the graph chain outlives the scopes.</summary>
+    ScopedRunningTotal,
 }
 
 /// <summary>
@@ -59,11 +61,14 @@ public sealed class LeakyTrainer
     /// <summary>One training step on (x, y), with the doctor's calls when one is given.</summary>
     public void Step(Tensor x, Tensor y, Doctor? doctor)
     {
-        if (_pattern is LeakPattern.Clean or LeakPattern.SlowCache)
+        if (_pattern is LeakPattern.Clean or LeakPattern.SlowCache or LeakPattern.ScopedRunningTotal)
         {
             using var scope = NewDisposeScope();
             var loss = Forward(x, y, doctor);
-            _sum += loss.item<float>();
+            if (_pattern == LeakPattern.ScopedRunningTotal)
+                _total = (_total is null ? loss.alias() : _total + loss).MoveToOuterDisposeScope();   // the chain outlives the scope
+            else
+                _sum += loss.item<float>();
             if (_pattern == LeakPattern.SlowCache)
                 _history.Add(loss.detach().MoveToOuterDisposeScope());       // one small tensor kept per step
             doctor?.EndStep();
@@ -152,8 +157,8 @@ public sealed record LeakRun(LeakPattern Pattern, int Steps, IReadOnlyList<Findi
     public long TensorsLeftAfterRun { get; init; }
     /// <summary>The leak finding, or null.</summary>
     public Finding? Leak => Findings.FirstOrDefault(f => f.Code is "TD6001" or "TD6002");
-    /// <summary>Growth of live tensors after collection from the first check past warm-up to the last.</summary>
-    public long TensorGrowth => Checks.Count < 2 ? 0 : Checks[^1].LiveTensors - Checks.First(c => c.Step >= 10).LiveTensors;
+    /// <summary>Growth of the program's live tensors after collection (TorchDoctor's own nodes excluded) from the first check past warm-up to the last.</summary>
+    public long TensorGrowth => Checks.Count < 2 ? 0 : Checks[^1].ProgramTensors - Checks.First(c => c.Step >= 10).ProgramTensors;
     /// <summary>Growth of native bytes after collection from the first check past warm-up to the last.</summary>
     public long NativeGrowth => Checks.Count < 2 ? 0 : Checks[^1].NativeBytes - Checks.First(c => c.Step >= 10).NativeBytes;
 }

@@ -13,6 +13,13 @@ public sealed record LeakThresholds
     public int RisingChecks { get; init; } = 4;
     /// <summary>Tensor rule: the live count must rise by at least this many tensors over those checks. Default 3.</summary>
     public long MinTensorRise { get; init; } = 3;
+    /// <summary>
+    /// Graph rule: this many consecutive checks must each set a new high of past steps' autograd graphs still alive
+    /// after collection (the doctor's output marker of each training step). Default 4.
+    /// </summary>
+    public int RisingGraphChecks { get; init; } = 4;
+    /// <summary>Graph rule: the number of live past-step graphs must rise by at least this many over those checks. Default 3.</summary>
+    public long MinGraphRise { get; init; } = 3;
     /// <summary>Native rule: checks before this step are ignored (demo loops grew their native floor by up to 117 KB/step until step ~45). Default 50.</summary>
     public int NativeWarmupSteps { get; init; } = 50;
     /// <summary>Native rule: checks per group; the group's minimum is its floor (garbage and transient buffers only raise a reading). Default 3.</summary>
@@ -26,7 +33,8 @@ public sealed record LeakThresholds
     /// <summary>
     /// Whether the native-memory rule runs. Default false: on leak-free demo and corpus runs the native floor after
     /// collection still rose by 0.4–2.9 MB over 30–35 steps (allocator caching), as much as a running total
-    /// <c>total = total + loss</c> leaks (10–28 KB/step, docs/memory.md). The live-tensor rule is on by default.
+    /// <c>total = total + loss</c> leaks (10–28 KB/step, docs/memory.md). The live-tensor and live-graph rules are on by
+    /// default; the graph rule finds the running total without reading memory sizes.
     /// </summary>
     public bool NativeRule { get; init; }
 }
@@ -38,7 +46,11 @@ public sealed record LeakThresholds
 /// <item><b>tensor leak</b> (<see cref="PerformanceCodes.TensorLeak"/>): each of the last <see cref="LeakThresholds.RisingChecks"/>
 /// checks sets a new high of live tensors, by at least <see cref="LeakThresholds.MinTensorRise"/> in all. After a collection the
 /// count is exact, so a flat program gives a flat series and growth is unambiguous.</item>
-/// <item><b>native leak</b> (<see cref="PerformanceCodes.GraphLeak"/>): the live tensor count is flat but the floor of native bytes
+/// <item><b>graph leak</b> (<see cref="PerformanceCodes.GraphLeak"/>): the program's live tensor count is flat but autograd graphs of
+/// past training steps stay alive, more at each of the last <see cref="LeakThresholds.RisingGraphChecks"/> checks: a tensor kept
+/// across steps (a running total) chains every step's graph to the next. Counted exactly through the doctor's output marker node
+/// (<see cref="Probes.ProbeNodes"/>).</item>
+/// <item><b>native leak</b> (<see cref="PerformanceCodes.GraphLeak"/>, opt-in): the live tensor count is flat but the floor of native bytes
 /// in use (minimum of each group of checks) rises over <see cref="LeakThresholds.RisingFloors"/> groups, faster than
 /// <see cref="LeakThresholds.MinNativeBytesPerStep"/>. This is a kept tensor whose autograd graph grows each step.</item>
 /// </list>
@@ -52,7 +64,8 @@ public static class LeakDetector
         ArgumentNullException.ThrowIfNull(checks);
         ArgumentNullException.ThrowIfNull(thresholds);
         var post = checks.Where(c => c.Step >= thresholds.WarmupSteps).ToList();
-        return TensorRule(post, thresholds) ?? (thresholds.NativeRule ? NativeRule(post.Where(c => c.Step >= thresholds.NativeWarmupSteps).ToList(), thresholds) : null);
+        return TensorRule(post, thresholds) ?? GraphRule(post, thresholds) ??
+               (thresholds.NativeRule ? NativeRule(post.Where(c => c.Step >= thresholds.NativeWarmupSteps).ToList(), thresholds) : null);
     }
 
     private static Finding? TensorRule(List<MemoryCheck> post, LeakThresholds t)
@@ -62,33 +75,71 @@ public static class LeakDetector
         int n = post.Count;
         for (int i = n - k; i < n; i++)
         {
-            long before = post.Take(i).Max(c => c.LiveTensors);
-            if (post[i].LiveTensors <= before) return null;
+            long before = post.Take(i).Max(c => c.ProgramTensors);
+            if (post[i].ProgramTensors <= before) return null;
         }
         // The growth began after the last check that is not part of the rising run.
         int start = n - k;
-        while (start > 0 && post[start].LiveTensors > post[start - 1].LiveTensors) start--;
+        while (start > 0 && post[start].ProgramTensors > post[start - 1].ProgramTensors) start--;
         var first = post[start];
         var last = post[^1];
-        long rise = last.LiveTensors - first.LiveTensors;
+        long rise = last.ProgramTensors - first.ProgramTensors;
         if (rise < t.MinTensorRise) return null;
         long steps = Math.Max(1, last.Step - first.Step);
         double perStep = (double)rise / steps;
         double bytesPerStep = (double)(last.NativeBytes - first.NativeBytes) / steps;
         var evidence = new Dictionary<string, string>
         {
-            ["live tensors after collection"] = string.Join(", ", post.Skip(start).Select(c => $"{c.LiveTensors} @ step {c.Step}")),
+            ["live tensors after collection"] = string.Join(", ", post.Skip(start).Select(c => $"{c.ProgramTensors} @ step {c.Step}")),
             ["tensors per step"] = perStep.ToString("0.##", CultureInfo.InvariantCulture),
             ["native bytes per step"] = Bytes(bytesPerStep),
             ["growing since step"] = first.Step.ToString(CultureInfo.InvariantCulture),
         };
+        if (last.PastStepGraphs > first.PastStepGraphs)
+            evidence["graphs of past steps alive"] = string.Join(", ", post.Skip(start).Select(c => $"{c.PastStepGraphs} @ step {c.Step}"));
+        if (last.ProbeTensors > 0)
+            evidence["tensors held by TorchDoctor's nodes in those graphs (not counted)"] = last.ProbeTensors.ToString(CultureInfo.InvariantCulture);
         return Finding.Create(PerformanceCodes.TensorLeak, null,
-            $"Live tensors that survive a garbage collection grew from {first.LiveTensors} at step {first.Step} to {last.LiveTensors} at step {last.Step} " +
+            $"Live tensors that survive a garbage collection grew from {first.ProgramTensors} at step {first.Step} to {last.ProgramTensors} at step {last.Step} " +
             $"({perStep.ToString("0.##", CultureInfo.InvariantCulture)} tensors and {Bytes(bytesPerStep)} of native memory per step): something keeps a reference to tensors made at every step.",
             "Find what holds them: attach with `DoctorOptions.LeakAttribution = true` to name the field or local and the source line. " +
             "The usual causes: a list of losses or outputs (keep `loss.item<float>()` instead, or `loss.detach()` moved out of the step's scope only if you need the tensor), " +
             "a cache filled every step, tensors created outside `using var scope = torch.NewDisposeScope()` and stored. " +
             "Wrap each step in `torch.NewDisposeScope()` and call `.MoveToOuterDisposeScope()` only on what must outlive it.",
+            evidence, last.Step);
+    }
+
+    private static Finding? GraphRule(List<MemoryCheck> post, LeakThresholds t)
+    {
+        int k = t.RisingGraphChecks;
+        if (post.Count < k + 1) return null;
+        int n = post.Count;
+        for (int i = n - k; i < n; i++)
+            if (post[i].PastStepGraphs <= post.Take(i).Max(c => c.PastStepGraphs)) return null;
+        int start = n - k;
+        while (start > 0 && post[start].PastStepGraphs > post[start - 1].PastStepGraphs) start--;
+        var first = post[start];
+        var last = post[^1];
+        long rise = last.PastStepGraphs - first.PastStepGraphs;
+        if (rise < t.MinGraphRise) return null;
+        long steps = Math.Max(1, last.Step - first.Step);
+        double perStep = (double)rise / steps;
+        double bytesPerStep = (double)(last.NativeBytes - first.NativeBytes) / steps;
+        var evidence = new Dictionary<string, string>
+        {
+            ["graphs of past steps alive after collection"] = string.Join(", ", post.Skip(start).Select(c => $"{c.PastStepGraphs} @ step {c.Step}")),
+            ["graphs kept per step"] = perStep.ToString("0.##", CultureInfo.InvariantCulture),
+            ["program's live tensors"] = string.Join(", ", post.Skip(start).Select(c => $"{c.ProgramTensors} @ step {c.Step}")),
+            ["native bytes per step"] = Bytes(bytesPerStep),
+            ["growing since step"] = first.Step.ToString(CultureInfo.InvariantCulture),
+        };
+        return Finding.Create(PerformanceCodes.GraphLeak, null,
+            $"The autograd graphs of {last.PastStepGraphs} earlier training steps are still alive at step {last.Step} after a garbage collection " +
+            $"({first.PastStepGraphs} at step {first.Step}, {perStep.ToString("0.##", CultureInfo.InvariantCulture)} more per step; native memory {Bytes(bytesPerStep)} per step) " +
+            $"while the program's live tensors stayed at {last.ProgramTensors}: a tensor kept across steps chains every step's graph to the next.",
+            "The usual cause is a running total built from tensors that require grad: `total = total + loss` keeps every step's graph. " +
+            "Sum plain numbers instead: `total += loss.item<float>()` (or add `loss.detach()`). " +
+            "Attach with `DoctorOptions.LeakAttribution = true` to name the field or local that holds the tensor.",
             evidence, last.Step);
     }
 
@@ -103,7 +154,7 @@ public static class LeakDetector
         for (int i = 1; i < floors.Count; i++)
             if (floors[i].NativeBytes <= floors[i - 1].NativeBytes) return null;
         var window = post.Skip(post.Count - g * r).ToList();
-        if (window.Max(c => c.LiveTensors) - window.Min(c => c.LiveTensors) > 1) return null;   // tensors move: the tensor rule's business
+        if (window.Max(c => c.ProgramTensors) - window.Min(c => c.ProgramTensors) > 1) return null;   // tensors move: the tensor rule's business
         var first = floors[0];
         var last = floors[^1];
         long rise = last.NativeBytes - first.NativeBytes;

@@ -9,9 +9,9 @@ public static class PerformanceCodes
     /// <summary>Reachable live tensors keep growing after collections.</summary>
     public static readonly FindingCode TensorLeak = new("TD6001", "tensor-leak", Severity.Error,
         "The number of live tensors that survive a garbage collection grows step after step: something keeps a reference to a tensor made at every step.");
-    /// <summary>Native memory keeps growing after collections while the live tensor count is flat.</summary>
+    /// <summary>Graphs of past steps (or native memory) keep growing after collections while the program's live tensor count is flat.</summary>
     public static readonly FindingCode GraphLeak = new("TD6002", "native-memory-leak", Severity.Error,
-        "Native memory in use grows step after step although the number of live tensors is flat: a kept tensor holds an autograd graph that grows each step (e.g. total = total + loss).");
+        "Autograd graphs of past steps stay alive (or native memory grows) although the number of live tensors is flat: a kept tensor chains every step's graph to the next (e.g. total = total + loss).");
     /// <summary>One module takes most of the profiled step.</summary>
     public static readonly FindingCode DominantModule = new("TD6003", "dominant-module", Severity.Info,
         "One module takes at least half of the forward and backward time of the profiled steps.");

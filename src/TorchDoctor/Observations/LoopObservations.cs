@@ -35,4 +35,19 @@ public sealed record LossCallObservation
 /// <param name="ModeModules">All modules with train/eval behaviour.</param>
 /// <param name="GradEnabled">Grad mode was on and the output required grad.</param>
 /// <param name="BytesHeld">Bytes of module outputs held by the autograd graph (when <paramref name="GradEnabled"/>).</param>
-public sealed record EvaluationObservation(long AfterStep, IReadOnlyList<string> TrainingModeModules, int ModeModules, bool GradEnabled, long BytesHeld);
+/// <param name="MeasuredBytes">
+/// Measured when grad mode was on: native bytes in use after a collection, after the forward (output kept) minus before
+/// it: the output and everything its graph keeps (<c>InferenceMemory.Measure</c>'s measurement, on the live pass). Null
+/// when not measured (grad off, or already reported).
+/// </param>
+/// <param name="OutputBytes">Bytes of the model's output tensor: what the same forward holds under <c>torch.no_grad()</c> after a collection.</param>
+/// <param name="InDisposeScope">
+/// The forward created its tensors inside a dispose scope: its intermediate tensors are then held until the scope ends
+/// with grad mode on or off, so <see cref="MeasuredBytes"/> includes them.
+/// </param>
+public sealed record EvaluationObservation(long AfterStep, IReadOnlyList<string> TrainingModeModules, int ModeModules, bool GradEnabled, long BytesHeld,
+    long? MeasuredBytes = null, long OutputBytes = 0, bool InDisposeScope = false)
+{
+    /// <summary>Measured bytes beyond the output (the graph, and in a dispose scope the scope's intermediates), or null.</summary>
+    public long? BeyondOutput => MeasuredBytes is { } m ? Math.Max(0, m - OutputBytes) : null;
+}

@@ -6,8 +6,8 @@ namespace TorchDoctor.Probes;
 
 /// <summary>
 /// Measures what survives a garbage collection: runs a full blocking collection, waits for finalizers (which
-/// release tensors nobody references), collects again, then reads TorchSharp's live tensor count and the native
-/// bytes in use. Between checks it reads nothing but the live tensor count (a static field), so it costs nothing
+/// release tensors nobody references), collects again, then reads TorchSharp's live tensor count, the native
+/// bytes in use and the doctor's own autograd nodes still alive (<see cref="ProbeNodes"/>: graphs of past steps). Between checks it reads nothing but the live tensor count (a static field), so it costs nothing
 /// on ordinary steps.
 /// </summary>
 public static class LeakProbe
@@ -23,6 +23,7 @@ public static class LeakProbe
         GC.WaitForPendingFinalizers();
         GC.Collect();
         double ms = sw.Elapsed.TotalMilliseconds;
-        return new MemoryCheck(step, Tensor.TotalCount, NativeMemory.InUseBytes(), ms);
+        var (nodes, graphs) = ProbeNodes.Alive(step);
+        return new MemoryCheck(step, Tensor.TotalCount, NativeMemory.InUseBytes(), ms, nodes, graphs);
     }
 }

@@ -22,6 +22,9 @@ internal sealed class LoopProbe : IForwardObserver
     private int _depth;
     private long _bytes;
     private bool _gradInEval;
+    private long? _nativeBefore;
+    private long _createdOutside;
+    private long _probeBytes;
 
     public LoopProbe(ModuleTree tree)
     {
@@ -46,6 +49,11 @@ internal sealed class LoopProbe : IForwardObserver
     public TorchSharp.Modules.Parameter? GradWitness { get; set; }
     /// <summary>Capture the next in-step input batch (for the batch-mixing check).</summary>
     public bool CaptureInput { get; set; }
+    /// <summary>
+    /// Measure the native bytes the next evaluation with grad on holds (two full collections around that forward pass).
+    /// The monitor switches it off once the evaluation-with-grad finding is raised.
+    /// </summary>
+    public bool MeasureGradCost { get; set; } = true;
     /// <summary>The captured input (owned by the caller once taken).</summary>
     public Tensor? CapturedInput { get; set; }
 
@@ -65,6 +73,13 @@ internal sealed class LoopProbe : IForwardObserver
         _bytes = 0;
         _squashed.Clear();
         _gradInEval = false;
+        _nativeBefore = null;
+        if (!InStep && Started && MeasureGradCost && is_grad_enabled() && !Evaluations.Any(e => e.MeasuredBytes is not null))
+        {
+            _nativeBefore = NativeMemory.InUseBytesAfterCollection();
+            _createdOutside = DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
+            _probeBytes = ProbeNodes.CachedBytesCreated;
+        }
         if (InStep)
         {
             if (_modeModules.Count > 0 && _modeModules.All(m => !m.training)) TrainInEval ??= (Step, _modeModules.Count);
@@ -99,12 +114,29 @@ internal sealed class LoopProbe : IForwardObserver
             if (Started)
             {
                 var training = _tree.Nodes.Where(n => IsModeSensitive(n.TypeName) && n.Module.training).Select(n => n.DisplayPath).ToList();
-                Evaluations.Add(new EvaluationObservation(Step, training, _modeModules.Count, _gradInEval, _bytes));
+                long? measured = null;
+                bool scoped = false;
+                if (_nativeBefore is { } before && _gradInEval && t is not null)
+                {
+                    // Tensors made inside a dispose scope stay alive until it ends, with grad or without.
+                    scoped = DisposeScopeManager.Statistics.CreatedOutsideScopeCount == _createdOutside;
+                    // Without what TorchDoctor's own gradient probes cached on this pass (a step sampled just before it).
+                    measured = Math.Max(0, NativeMemory.InUseBytesAfterCollection() - before - (ProbeNodes.CachedBytesCreated - _probeBytes));
+                    GC.KeepAlive(t);
+                }
+                _nativeBefore = null;
+                long outputBytes = t is null || t.IsInvalid ? 0 : t.numel() * t.element_size();
+                Evaluations.Add(new EvaluationObservation(Step, training, _modeModules.Count, _gradInEval, _bytes, measured, outputBytes, scoped));
             }
             return null;
         }
-        if (t is not null && GradWitness is { } w && t.requires_grad && is_grad_enabled())
-            return ZeroGradProbe.apply(t, new ZeroGradProbe.Target(this, w));
+        // The output node runs in every training step: it reads the zero_grad witness (when one is set) and marks the
+        // step's graph, so the leak watch can count graphs of past steps that something keeps alive (ProbeNodes).
+        if (t is not null && t.requires_grad && is_grad_enabled())
+        {
+            var target = new ZeroGradProbe.Target(this, GradWitness);
+            return ProbeNodes.Apply(() => ZeroGradProbe.apply(t, target), target, Step, marker: true);
+        }
         return null;
     }
 
@@ -128,10 +160,10 @@ internal sealed class LoopProbe : IForwardObserver
     }
 }
 
-/// <summary>Identity at the model's output; its backward runs first in backward and reports the witness parameter's gradient.</summary>
+/// <summary>Identity at the model's output in every training step; its backward runs first in backward and reports the witness parameter's gradient (when set). It also marks the step's graph for the leak watch.</summary>
 internal sealed class ZeroGradProbe : autograd.SingleTensorFunction<ZeroGradProbe>
 {
-    internal sealed record Target(LoopProbe Probe, TorchSharp.Modules.Parameter Witness);
+    internal sealed record Target(LoopProbe Probe, TorchSharp.Modules.Parameter? Witness);
 
     public override string Name => "TorchDoctorZeroGradProbe";
 
@@ -143,7 +175,7 @@ internal sealed class ZeroGradProbe : autograd.SingleTensorFunction<ZeroGradProb
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
     {
-        if (ctx.get_data("target") is Target t) t.Probe.OnBackwardStart(t.Witness);
+        if (ctx.get_data("target") is Target { Witness: { } w } t) t.Probe.OnBackwardStart(w);
         return [grad_output.alias(), null!];
     }
 }

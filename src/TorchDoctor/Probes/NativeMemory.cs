@@ -28,6 +28,18 @@ public static class NativeMemory
         return ProcessMemory.ResidentBytes();
     }
 
+    /// <summary>
+    /// Native bytes in use after a full collection (collect, wait for finalizers, collect): what the program still
+    /// references, without the tensors waiting for their finalizers. Costs a full garbage collection.
+    /// </summary>
+    public static long InUseBytesAfterCollection()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return InUseBytes();
+    }
+
     private static bool TryMallinfo(out long bytes)
     {
         bytes = 0;

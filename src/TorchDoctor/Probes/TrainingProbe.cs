@@ -130,7 +130,9 @@ internal sealed class TrainingProbe : IForwardObserver
 
         bool wrap = plain && t.requires_grad && torch.is_grad_enabled() &&
                     ((Sampled && (_kinds & ProbeKinds.ActivationGradients) != 0) || WatchGradients);
-        return wrap ? GradientProbe.apply(t, new GradientProbe.Target(this, path, Sampled || WatchGradients)) : null;
+        if (!wrap) return null;
+        var target = new GradientProbe.Target(this, path, Sampled || WatchGradients);
+        return ProbeNodes.Apply(() => GradientProbe.apply(t, target), target, Step);
     }
 
     private void Record(ActivationObservation o)

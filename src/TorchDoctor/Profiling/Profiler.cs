@@ -59,7 +59,7 @@ public sealed record ProfiledStep(long Step, double DurationMicroseconds, IReadO
 ///     using (prof.Phase(StepPhase.OptimizerStep)) { opt.step(); opt.zero_grad(); }
 ///     prof.EndStep();
 /// }
-/// Console.WriteLine(prof.Report().Table());
+/// Console.WriteLine(new ProfileTextExporter().Render(prof.Report()));   // TorchDoctor.Reporting
 /// </code>
 /// </summary>
 public sealed class Profiler : IDisposable, IForwardObserver
@@ -295,7 +295,8 @@ public sealed class Profiler : IDisposable, IForwardObserver
             c.Saved = container || NothingSaved.Contains(c.Type) ? 0 : Activations.Contains(c.Type) ? c.OutputBytes : c.Saved;
         }
         if (!_options.Backward || t is null || t.IsInvalid || !t.requires_grad || !is_grad_enabled() || !t.is_floating_point()) return null;
-        return BackwardTimer.apply(t, new BackwardTimer.Target(this, Step, index));
+        var target = new BackwardTimer.Target(this, Step, index);
+        return ProbeNodes.Apply(() => BackwardTimer.apply(t, target), target, Step);
     }
 
     internal void OnGradient(long step, int index)

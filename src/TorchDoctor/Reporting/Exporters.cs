@@ -109,7 +109,7 @@ public sealed class PortingJsonExporter(JsonExportSettings? settings = null) : E
 
 /// <summary>
 /// The exporters by report type and format. Built in: summary (text, json, html), data check (json, html), porting (text,
-/// json), profile (html);
+/// json), profile (text, json, chrome-trace, html);
 /// other assemblies add theirs with <see cref="Register{TReport}"/> (the samples register the demo's JSON exporter).
 /// </summary>
 public static class Exporters
@@ -127,6 +127,9 @@ public static class Exporters
         Register(new SummaryHtmlExporter());
         Register(new DataCheckHtmlExporter());
         Register(new ProfileHtmlExporter());
+        Register(new ProfileTextExporter());
+        Register(new ProfileJsonExporter());
+        Register(new ProfileChromeTraceExporter());
     }
 
     /// <summary>Adds or replaces the exporter for its report type and format.</summary>

@@ -113,6 +113,64 @@ public class LoopMistakeTests
         // 256 samples: fc1, bn1, relu, drop outputs (64 floats each) + out (10) + flatten output does not require grad.
         long expected = 256L * (64 * 4 + 10 + 10) * 4;
         Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture), hit.Evidence["bytes held per forward"]);
+        // Measured on the live evaluation, as InferenceMemory.Measure measures it: native bytes after a collection around the
+        // forward. This loop evaluates inside a dispose scope, like Measure does.
+        long held = long.Parse(hit.Evidence["native bytes held per forward (measured)"].Text, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(256L * 10 * 4, long.Parse(hit.Evidence["output bytes (what no_grad keeps)"].Text, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(held - 256L * 10 * 4, long.Parse(hit.Evidence["bytes beyond the output (measured; graph and the dispose scope's intermediates)"].Text, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains("measured after a collection", hit.Message);
+
+        // InferenceMemory.Measure on the same model and batch (what `torchdoctor profile` prints) measures the same bytes.
+        using var data = DemoData.Generated(1024, 2);
+        torch.manual_seed(3);
+        using var model = Mlp();
+        model.eval();
+        var (vx, vy) = data.Batches(256, 0).First();
+        var cost = global::TorchDoctor.Profiling.InferenceMemory.Measure(model, vx);
+        vx.Dispose();
+        vy.Dispose();
+        Assert.True(held >= cost.WithGradBytes / 2 && held <= cost.WithGradBytes * 2, $"live {held} vs Measure {cost.WithGradBytes} (no_grad {cost.NoGradBytes})");
+    }
+
+    [Fact]
+    public void Evaluation_with_grad_on_outside_a_dispose_scope_reports_what_no_grad_saves()
+    {
+        using var data = DemoData.Generated(1024, 2);
+        torch.manual_seed(3);
+        using var model = Mlp();
+        var opt = optim.Adam(model.parameters(), 1e-3);
+        using var doctor = Doctor.Attach(model, opt);
+        model.train();
+        var (vx, vy) = data.Batches(256, 0).First();
+        foreach (var (x, y) in data.Forever(32, 1).Take(3))
+        {
+            using (NewDisposeScope())
+            {
+                doctor.BeginStep();
+                opt.zero_grad();
+                var loss = doctor.Loss(model.call(x), y, LossKind.CrossEntropy);
+                loss.backward();
+                doctor.AfterBackward(loss);
+                opt.step();
+                doctor.EndStep();
+            }
+            x.Dispose();
+            y.Dispose();
+        }
+        model.eval();
+        var output = model.call(vx);                 // no scope, grad on: the graph keeps the saved activations
+        model.train();
+        doctor.EndEpoch(1.0);
+        var hit = Assert.Single(doctor.Findings, f => f.Code == ConvergenceCodes.EvalWithGrad.Code);
+        long held = long.Parse(hit.Evidence["native bytes held per forward (measured)"].Text, System.Globalization.CultureInfo.InvariantCulture);
+        long saved = long.Parse(hit.Evidence["bytes no_grad saves per forward (measured)"].Text, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(held - 256L * 10 * 4, saved);
+        // The graph keeps at least bn1's input and out's input (256×64 floats each), and not megabytes.
+        Assert.InRange(saved, 2 * 256L * 64 * 4, 4L << 20);
+        Assert.Contains($"({saved:N0} bytes)", hit.Message);
+        output.Dispose();
+        vx.Dispose();
+        vy.Dispose();
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public class LeakWatchTests(ITestOutputHelper output)
         try { run = LeakyTrainer.Run(p, steps, Mlp, new DoctorOptions(), batchSize: 16); }
         finally { set_num_threads(threads); }
         output.WriteLine($"{p}: leak {run.Leak?.Code} at step {run.Leak?.Step}; tensor growth {run.TensorGrowth}, native growth {run.NativeGrowth / 1024} KB; checks " +
-                         string.Join(" ", run.Checks.Select(c => $"{c.Step}:{c.LiveTensors}/{c.NativeBytes / 1024}K")));
+                         string.Join(" ", run.Checks.Select(c => $"{c.Step}:{c.ProgramTensors}+{c.ProbeTensors}t/{c.PastStepGraphs}g/{c.NativeBytes / 1024}K")));
         return run;
     }
 
@@ -73,11 +73,38 @@ public class LeakWatchTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_running_total_of_losses_is_found_after_the_native_warmup()
+    public void A_running_total_of_losses_is_found_within_two_30_step_epochs_as_a_graph_leak()
     {
-        var run = Run(LeakPattern.RunningTotal, 150);
-        // Since the merge of main (convergence monitor) the live count grows here too (~2 tensors/step): then TD6001 comes first.
-        Assert.Contains(run.Leak?.Code, new[] { "TD6001", "TD6002" });
+        var run = Run(LeakPattern.RunningTotal, 60);
+        Assert.Equal("TD6002", run.Leak?.Code);
+        Assert.InRange(run.Leak!.Step!.Value, 10, 60);
+        Assert.Equal("1", run.Leak.Evidence["graphs kept per step"]);
+        // The doctor's own nodes in the kept graphs are not counted as the program's tensors.
+        Assert.True(run.Checks[^1].ProbeTensors >= run.Checks[^1].PastStepGraphs);
+    }
+
+    [Fact]
+    public void A_running_total_moved_out_of_each_step_scope_is_a_graph_leak_too()
+    {
+        var run = Run(LeakPattern.ScopedRunningTotal, 60);
+        Assert.Equal("TD6002", run.Leak?.Code);
+        Assert.InRange(run.Leak!.Step!.Value, 10, 60);
+    }
+
+    [Fact]
+    public void Rising_past_step_graphs_with_flat_program_tensors_is_a_graph_leak_and_bounded_graphs_are_not()
+    {
+        // Each check: the program's tensors flat at 50; the doctor's nodes hold one tensor per kept graph.
+        var chained = Series(s => (50 + s, 62 * MB), to: 40).Select(c => c with { ProbeTensors = c.Step, PastStepGraphs = c.Step }).ToList();
+        var f = LeakDetector.Detect(chained, new LeakThresholds());
+        Assert.Equal("TD6002", f?.Code);
+        Assert.Equal("1", f!.Evidence["graphs kept per step"]);
+        // One or two graphs kept (the last loss for logging, retain_graph): bounded, no finding.
+        var bounded = Series(s => (52, 62 * MB), to: 200).Select(c => c with { ProbeTensors = 2, PastStepGraphs = c.Step % 2 == 0 ? 2 : 1 }).ToList();
+        Assert.Null(LeakDetector.Detect(bounded, new LeakThresholds()));
+        // A list of losses keeps tensors and their graphs: the tensor rule names it.
+        var list = Series(s => (50 + 2 * s, 62 * MB), to: 40).Select(c => c with { ProbeTensors = c.Step, PastStepGraphs = c.Step }).ToList();
+        Assert.Equal("TD6001", LeakDetector.Detect(list, new LeakThresholds())?.Code);
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public class ProfilerTests
         Assert.Equal(2, report.Steps.Count);
         Assert.Equal([2L, 3L], report.Steps.Select(s => s.Step));
 
-        using var doc = JsonDocument.Parse(report.ChromeTrace());
+        using var doc = JsonDocument.Parse(new TorchDoctor.Reporting.ProfileChromeTraceExporter().Render(report));
         var events = doc.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
         Assert.All(events, e => Assert.Equal("X", e.GetProperty("ph").GetString()));
         // One forward span per module call per profiled step: resnet18 has 68 hooked modules (root included), each called once.
