@@ -147,7 +147,8 @@ public sealed partial class CliApp
             if (dir is null || !Directory.Exists(dir)) continue;
             try
             {
-                foreach (var log in Logs.LogDirectory.Read(dir))
+                // The faulty run first, then its fix (the directories sort "after" before "before").
+                foreach (var log in Logs.LogDirectory.Read(dir).OrderBy(l => l.Name.StartsWith("before", StringComparison.Ordinal) ? 0 : 1))
                 {
                     var run = Logs.LogAnalysis.Analyze(log, displayName: $"{r.Case} / {log.Name}");
                     model.Runs.Add(ReportRun.From(run));

@@ -37,7 +37,10 @@ internal static class ConvergenceLoop
         using var model = s.Model();
         var opt = s.Optimizer(model);
         var sched = s.Schedule?.Invoke(opt);
-        using var doctor = Doctor.Attach(model, opt);
+        // Recorded runs (DemoOptions.RunDirectory) write the run log and TensorBoard files; the epochs' validation numbers
+        // reach them through EndEpoch.
+        var sinks = o.RunDirectory is null ? [] : Reporting.RunSinks.ForDirectory(Path.Combine(o.RunDirectory, DemoTrainer.RunName(s.Label)));
+        using var doctor = Doctor.Attach(model, opt, new DoctorOptions { Sinks = sinks, Recording = new RunRecorderOptions { Name = s.Label } });
         using var stop = s.Patience is { } p ? new EarlyStopping(model, p, doctor: doctor) : null;
         var losses = new List<double>();
         var valLosses = new List<double>();
