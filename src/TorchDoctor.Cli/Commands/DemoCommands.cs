@@ -128,9 +128,10 @@ public sealed partial class CliApp
         "nan-origin" => "2 Common problems: NaN/Inf",
         "bad-data" => "3 Data loading",
         "overfitting" => "9 Case studies: overfitting",
+        "slow-convergence" => "9 Case studies: slow convergence",
         _ when demo.Contains("shape", StringComparison.Ordinal) => "4 Shapes",
         _ when demo.Contains("leak", StringComparison.Ordinal) || demo.Contains("memory", StringComparison.Ordinal) => "6 Memory",
-        _ when demo.Contains("profil", StringComparison.Ordinal) || demo.Contains("slow", StringComparison.Ordinal) => "5 Hooks and profiling",
+        _ when demo.Contains("profil", StringComparison.Ordinal) => "5 Hooks and profiling",
         _ => "9 Case studies",
     };
 
