@@ -30,6 +30,7 @@ if (args.Contains("--detect"))
 }
 
 if (args.Contains("--profiler")) { ProfilerBench.Run(args); return; }
+if (args.Contains("--lr-finder")) { LrFinderBench.Run(int.Parse(Arg("--seed", "0"), CultureInfo.InvariantCulture)); return; }
 var model = Arg("--model", "all");
 int blocks = int.Parse(Arg("--blocks", "12"), CultureInfo.InvariantCulture);
 int size = int.Parse(Arg("--size", "224"), CultureInfo.InvariantCulture);

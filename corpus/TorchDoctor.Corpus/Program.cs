@@ -4,10 +4,10 @@ using TorchDoctor.Runtime;
 using TorchSharp;
 
 // dotnet run --project corpus/TorchDoctor.Corpus -c Release -- [--split tune|holdout|all] [--capability NAME] [--case ID]
-//   [--json] [--list] [--check] [--findings]
+//   [--json] [--list] [--check] [--findings] [--fixed-interval]
 // Exit codes: 0 ok; 1 with --check when an existing capability misses its floor (recall ≥ 90%, no false warning); 2 bad usage.
 string? split = null, capability = null, id = null;
-bool json = false, list = false, check = false, showFindings = false;
+bool json = false, list = false, check = false, showFindings = false, fixedInterval = false;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -22,8 +22,10 @@ for (int i = 0; i < args.Length; i++)
             case "--list": list = true; break;
             case "--check": check = true; break;
             case "--findings": showFindings = true; break;
+            case "--fixed-interval": fixedInterval = true; break;
             case "-h" or "--help":
-                Console.WriteLine("usage: corpus [--split tune|holdout|all] [--capability NAME] [--case ID] [--json] [--list] [--check] [--findings]");
+                Console.WriteLine("usage: corpus [--split tune|holdout|all] [--capability NAME] [--case ID] [--json] [--list] [--check] [--findings] [--fixed-interval]");
+                Console.WriteLine("  --fixed-interval  sample every SampleInterval-th step (DoctorOptions.Schedule = null), as before the sampling schedule");
                 return 0;
             default: throw new ArgumentException($"unknown option {args[i]}");
         }
@@ -57,7 +59,7 @@ catch (Exception ex) { Console.Error.WriteLine($"corpus: {ex.Message}"); return 
 torch.set_num_threads(1);   // deterministic, and fair to a shared machine
 var results = new List<RunResult>();
 foreach (var c in cases)
-    foreach (var r in CorpusRunner.Run(c))
+    foreach (var r in CorpusRunner.Run(c, fixedInterval))
     {
         results.Add(r);
         if (!json) Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -29,13 +29,14 @@ public static class TorchDoctorExtensions
 
     /// <summary>
     /// Attaches a <see cref="Doctor"/> (<see cref="Doctor.Attach"/>). With <paramref name="runDirectory"/>, the run is
-    /// recorded there as it trains: <c>run.jsonl</c> (the run log, docs/run-log.md) and TensorBoard event files.
+    /// recorded there as it trains: <c>run.jsonl</c> (the run log, docs/run-log.md) and TensorBoard event files, and
+    /// <c>report.html</c> is written when the doctor is disposed.
     /// </summary>
     public static Doctor AttachDoctor(this Module model, optim.Optimizer? optimizer = null, string? runDirectory = null, DoctorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new DoctorOptions();
-        if (runDirectory is not null) options = options with { Sinks = [.. options.Sinks, .. RunSinks.ForDirectory(runDirectory)] };
+        if (runDirectory is not null) options = options with { Sinks = [.. options.Sinks, .. RunSinks.ForDirectory(runDirectory, htmlReport: true)] };
         return Doctor.Attach(model, optimizer, options);
     }
 }

@@ -7,7 +7,7 @@ namespace TorchDoctor.Corpus;
 public sealed class CaseContext
 {
     /// <summary>Creates the context of one run.</summary>
-    public CaseContext(CaseInfo info, bool fixedTwin)
+    public CaseContext(CaseInfo info, bool fixedTwin, bool fixedInterval = false)
     {
         Info = info;
         Fixed = fixedTwin;
@@ -17,6 +17,8 @@ public sealed class CaseContext
             AttachMode.AllProbes => new DoctorOptions { SampleInterval = info.SampleInterval, Probes = ProbeKinds.All },
             _ => new DoctorOptions { SampleInterval = info.SampleInterval },
         };
+        // --fixed-interval: the sampling before issue 11's schedule (every SampleInterval-th step from step 0).
+        if (fixedInterval) Options = Options with { Schedule = null };
     }
 
     /// <summary>The program's declaration.</summary>

@@ -56,6 +56,16 @@ public static class CorpusData
             }
         }
 
+        /// <summary>
+        /// Samples <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> as a table of their own (copies):
+        /// a training/validation split of one data set, so both halves come from the same distribution.
+        /// </summary>
+        public Table Slice(long start, long count)
+        {
+            using var scope = NewDisposeScope();
+            return new Table(X.narrow(0, start, count).clone().DetachFromDisposeScope(), Y.narrow(0, start, count).clone().DetachFromDisposeScope());
+        }
+
         /// <summary>Frees the tensors.</summary>
         public void Dispose()
         {

@@ -16,7 +16,7 @@ namespace TorchDoctor.Corpus;
 /// <param name="RemedyConfirmed">Detected bugs whose fixed twin (which applies the finding's fix) is quiet.</param>
 /// <param name="BugsWithOthers">Bug programs with warnings besides the expected one.</param>
 /// <param name="Errors">Programs that threw (corpus faults).</param>
-/// <param name="Contradictions">Runs with two findings whose machine-readable remedies are opposite (<see cref="Remedies"/>).</param>
+/// <param name="Contradictions">Runs with two findings whose machine-readable remedies are opposite (<see cref="Contradictions"/>).</param>
 public sealed record Score(string Capability, string Split, int Bugs, int Detected, int Twins, int TwinsWarned, int Clean, int CleanWarned,
     int RemedyConfirmed, int BugsWithOthers, int Errors, int Contradictions)
 {
@@ -61,7 +61,7 @@ public sealed class CorpusReport
             bugs.Count(b => b.Detected && twins.TryGetValue(b.Info.Id, out var t) && t.Warnings.Count == 0 && t.Error is null),
             bugs.Count(b => b.Others.Count > 0),
             rs.Count(r => r.Error is not null),
-            rs.Count(r => Remedies.Contradictions(r.Findings).Count > 0));
+            rs.Count(r => Contradictions.In(r.Findings).Count > 0));
     }
 
     /// <summary>The table: one row per capability and split, then every miss and false warning.</summary>
@@ -88,7 +88,7 @@ public sealed class CorpusReport
                 lines.Add($"  MISSED  {r.Info.Id} [{r.Info.Capability}, {r.Info.Split.ToString().ToLowerInvariant()}]: expected {r.Info.Expected}, got {Codes(r.Warnings)}");
             else if (r.Variant != Variant.Bug && r.Warnings.Count > 0)
                 lines.Add($"  WARNED  {r.Info.Id} ({Name(r.Variant)}) [{r.Info.Capability}, {r.Info.Split.ToString().ToLowerInvariant()}]: {Codes(r.Warnings)}");
-            foreach (var (a, b, ra, rb) in Remedies.Contradictions(r.Findings))
+            foreach (var (a, b, ra, rb) in Contradictions.In(r.Findings))
                 lines.Add($"  OPPOSED {r.Info.Id} ({Name(r.Variant)}): {a.Code} at {a.Module} says {ra}, {b.Code} at {b.Module} says {rb}");
             if (r.Error is not null || (r.Variant == Variant.Bug && !r.Detected) || (r.Variant != Variant.Bug && r.Warnings.Count > 0)) continue;
             if (r.Variant == Variant.Bug && r.Others.Count > 0)

@@ -64,33 +64,43 @@ public static class CorpusRunner
                             (id is null || c.Info.Id == id));
 
     /// <summary>Runs a program: the bug and its fixed twin, or the clean program.</summary>
-    public static IEnumerable<RunResult> Run(CorpusCase c)
+    public static IEnumerable<RunResult> Run(CorpusCase c) => Run(c, fixedInterval: false);
+
+    /// <summary>Runs a program; <paramref name="fixedInterval"/> samples every SampleInterval-th step (no schedule, as before issue 11).</summary>
+    public static IEnumerable<RunResult> Run(CorpusCase c, bool fixedInterval)
     {
         if (c.Info.Kind == CaseKind.Clean)
-            yield return RunOne(c, Variant.Clean);
+            yield return RunOne(c, Variant.Clean, fixedInterval);
         else
         {
-            yield return RunOne(c, Variant.Bug);
-            yield return RunOne(c, Variant.FixedTwin);
+            yield return RunOne(c, Variant.Bug, fixedInterval);
+            yield return RunOne(c, Variant.FixedTwin, fixedInterval);
         }
     }
 
-    /// <summary>Runs one variant, seeded, inside a dispose scope; a program that throws gives a result with <see cref="RunResult.Error"/>.</summary>
-    public static RunResult RunOne(CorpusCase c, Variant v)
+    /// <summary>Runs one variant, seeded, without a surrounding dispose scope (as a user's Main); a program that throws gives a result with <see cref="RunResult.Error"/>.</summary>
+    public static RunResult RunOne(CorpusCase c, Variant v, bool fixedInterval = false)
     {
         var info = c.Info;
         var sw = Stopwatch.StartNew();
         try
         {
-            using var scope = torch.NewDisposeScope();
+            // No dispose scope around the program: a user's Main has none, and an outer scope would keep every tensor a program
+            // moves out of its step scope alive (a running total would look like a list of tensors). Programs dispose what they
+            // make; a collection after each run frees what a leaking program dropped.
             torch.manual_seed(info.Seed);
-            var findings = c.Run(new CaseContext(info, v == Variant.FixedTwin)).ToList();
+            var findings = c.Run(new CaseContext(info, v == Variant.FixedTwin, fixedInterval)).ToList();
             return new RunResult(info, v, findings, sw.Elapsed.TotalSeconds, null);
         }
         catch (Exception ex)
         {
             if (Environment.GetEnvironmentVariable("CORPUS_TRACE") is not null) Console.Error.WriteLine(ex);
             return new RunResult(info, v, [], sw.Elapsed.TotalSeconds, $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
+        }
+        finally
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
         }
     }
 }

@@ -4,6 +4,7 @@ using Spectre.Console;
 using TorchDoctor.Data;
 using TorchDoctor.Findings;
 using TorchDoctor.Models;
+using TorchDoctor.Observations;
 using TorchDoctor.Reporting;
 using TorchDoctor.Runtime;
 using static TorchSharp.torch;
@@ -37,10 +38,11 @@ public sealed partial class CliApp
         loss.AcceptOnlyFromAmong("cross-entropy", "ce", "bce", "mse");
         var maxPixels = new Option<long?>("--max-image-pixels") { Description = $"Refuse images with more pixels than this (read from the header before decoding; default {ImageFolderDataset.DefaultMaxPixels:N0}).", HelpName = "N" };
         var maxMemory = MaxMemoryOption();
+        var htmlReport = ReportOption();
         var cmd = new Command("check-data", "Check a data set before training: dtypes, shapes, NaN/Inf, ranges and Normalize values, labels and class balance, duplicates and train/test overlap, loader settings.")
         {
             fashion, idx, testIdx, images, testImages, csv, testCsv, labelColumn, classes, model, sample, seed, noTest, raw, batchSize, shuffle, dropLast, json,
-            loss, maxPixels, maxMemory,
+            loss, maxPixels, maxMemory, htmlReport,
         };
         cmd.SetAction(p =>
         {
@@ -130,6 +132,14 @@ public sealed partial class CliApp
                 DataConsole.Write(Console, report, title, classNames);
                 if (loader is not null)
                     Console.MarkupLine($"[grey]Loader: batch_size {loader.Observation.BatchSize}, {loader.Observation.Batches:N0} batches, last batch {loader.Observation.LastBatchSize}, shuffle {(loader.Observation.Shuffled == true ? "on" : "off")}, drop_last {(loader.Observation.DropLast ? "on" : "off")}.[/]");
+            }
+            if (p.GetValue(htmlReport) is { } reportPath)
+            {
+                // The grid shows the training split's images as the model receives them (after the readers' scaling).
+                var imageField = report.Primary.Fields.FirstOrDefault(f => f.Role == FieldRole.Image && f.Elements > 0);
+                var samples = imageField is not null && report.Primary.Labels is { } labels
+                    ? DatasetSamples.PerClass(splits[0].Dataset, imageField, labels.Field) : null;
+                WriteReport(ReportModels.From(report, title, classNames, samples), reportPath, p.GetValue(json));
             }
             foreach (var s in splits) s.Dataset.Dispose();
             return report.Findings.Any(f => f.Severity >= Severity.Warning) ? ExitCodes.Findings : ExitCodes.Ok;

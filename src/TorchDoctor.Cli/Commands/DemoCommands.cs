@@ -52,32 +52,62 @@ public sealed partial class CliApp
             if (recordRoot is null && reportPath is not null)
                 recordRoot = tempRoot = Directory.CreateTempSubdirectory("torchdoctor-demo-").FullName;
             var results = new List<(DemoResult Result, string? Dir)>();
+            // On a terminal a progress bar shows the case and its last progress line, and the results follow it;
+            // otherwise (a pipe, a file, CI) each case's progress lines and results are printed as they come.
+            bool live = _interactive && !asJson && !Quiet;
             try
             {
-                foreach (var demo in demos)
+                void RunCases(Action<string>? status, Action<int>? advanced)
                 {
-                    var dir = recordRoot is null ? null : Path.Combine(recordRoot, demo.Name);
-                    var options = new DemoOptions
+                    foreach (var demo in demos)
                     {
-                        // `all` keeps to a few minutes: at most 100 steps per run unless --steps says otherwise.
-                        Data = p.GetValue(data)!, Steps = s ?? (all ? 100 : null), Seed = p.GetValue(seed), Fix = !p.GetValue(noFix), RunDirectory = dir,
-                        Log = asJson || Quiet ? null : line => Console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]"),
-                    };
-                    if (all && !asJson && !Quiet) Console.Write(new Rule($"[bold]{Markup.Escape(demo.Name)}[/] ({Markup.Escape(GuideSection(demo.Name))})").LeftJustified());
-                    DemoResult result;
-                    try
-                    {
-                        result = demo.Run(options);
+                        var dir = recordRoot is null ? null : Path.Combine(recordRoot, demo.Name);
+                        var options = new DemoOptions
+                        {
+                            // `all` keeps to a few minutes: at most 100 steps per run unless --steps says otherwise.
+                            Data = p.GetValue(data)!, Steps = s ?? (all ? 100 : null), Seed = p.GetValue(seed), Fix = !p.GetValue(noFix), RunDirectory = dir,
+                            Log = status is not null ? line => status($"{demo.Name}: {line}")
+                                : asJson || Quiet ? null : line => Console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]"),
+                        };
+                        status?.Invoke($"{demo.Name} ({GuideSection(demo.Name)})");
+                        if (all && !live && !asJson && !Quiet) Console.Write(new Rule($"[bold]{Markup.Escape(demo.Name)}[/] ({Markup.Escape(GuideSection(demo.Name))})").LeftJustified());
+                        DemoResult result;
+                        try
+                        {
+                            result = demo.Run(options);
+                        }
+                        catch (Data.DataUnavailableException e)
+                        {
+                            throw new UsageException(e.Message);
+                        }
+                        results.Add((result, dir));
+                        if (!asJson && !live) WriteDemo(result);
+                        advanced?.Invoke(results.Count);
                     }
-                    catch (Data.DataUnavailableException e)
-                    {
-                        throw new UsageException(e.Message);
-                    }
-                    results.Add((result, dir));
-                    if (!asJson) WriteDemo(result);
                 }
+                if (live)
+                {
+                    Console.Progress().AutoClear(true).Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                        .Start(ctx =>
+                        {
+                            var task = ctx.AddTask("demo", maxValue: demos.Count);
+                            RunCases(line => task.Description = Markup.Escape(line.Length > 70 ? line[..67] + "…" : line), done => task.Value = done);
+                        });
+                    foreach (var (result, _) in results)
+                    {
+                        if (all) Console.Write(new Rule($"[bold]{Markup.Escape(result.Case)}[/] ({Markup.Escape(GuideSection(result.Case))})").LeftJustified());
+                        WriteDemo(result);
+                    }
+                }
+                else RunCases(null, null);
                 if (asJson) Out.WriteLine(results.Count == 1 ? new DemoJsonExporter().Render(results[0].Result) : "[" + string.Join(",\n", results.Select(r => new DemoJsonExporter().Render(r.Result))) + "]");
-                if (reportPath is not null) WriteReport(DemoReport(results, p.GetValue(data)!, p.GetValue(seed)), reportPath, asJson);
+                if (reportPath is not null)
+                {
+                    var reportModel = DemoReport(results, p.GetValue(data)!, p.GetValue(seed));
+                    // The report also shows the demos' CNN: its model table and a profile of its training step.
+                    WithProgress("profiling the demos' CNN", asJson, progress => { AddDemoModel(reportModel, progress); return 0; });
+                    WriteReport(reportModel, reportPath, asJson);
+                }
             }
             finally
             {
@@ -134,27 +164,32 @@ public sealed partial class CliApp
                     run.Metrics.TryGetValue("testAccuracy", out var acc) ? FormatMetric(acc) : run.Metrics.TryGetValue("accuracy", out var a2) ? FormatMetric(a2) : "--",
                     run.Findings.Count == 0 ? "none" : string.Join(", ", run.Findings.Select(f => f.Code).Distinct())]);
         model.Tables.Add(new ReportTable("Runs before and after each fix", ["Case", "Guide section", "Run", "Final loss", "Accuracy", "Findings"], rows));
-        if (data == "generated") model.SampleGrids.Add(GeneratedSamples(seed));
-        model.Notes.Add("Profiler breakdown: not available in this build (the module profiler is not part of it yet).");
+        if (data == "generated")
+        {
+            using var d = Training.DemoData.Generated(512, seed);
+            model.SampleGrids.Add(ReportModels.Grid(d.SamplesPerClass(), $"Training samples per class ({d.Name}, as the model receives them)"));
+        }
         return model;
     }
 
-    /// <summary>Eight samples per class of the demos' generated images, as the model receives them, rescaled to [0, 1] for display.</summary>
-    private static SampleGrid GeneratedSamples(long seed)
+    /// <summary>The demos' CNN (mnist-cnn) at batch 64: its model table (summary) and the profile of 3 SGD training steps.</summary>
+    private static void AddDemoModel(ReportModel model, IProgress<(int Done, int Total)> progress)
     {
-        using var d = Training.DemoData.Generated(512, seed);
+        const int batch = 64, steps = 3;
+        var entry = Models.ModelZoo.Find("mnist-cnn") ?? throw new InvalidOperationException("the demo CNN is missing from the model zoo");
+        long[] shape = [batch, 1, 28, 28];
+        using (var m = entry.Create())
+        {
+            var summary = Inspection.ModelSummary.Run(m, new Inspection.SummaryOptions { InputShapes = [shape], MeasureMemory = false });
+            model.Tables.Insert(0, ReportModels.ModelTable(summary, title: $"Model: the demos' CNN (mnist-cnn), input [{string.Join(", ", shape)}]"));
+        }
+        TorchSharp.torch.manual_seed(0);
+        using var cnn = (TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>)entry.Create();
         using var scope = TorchSharp.torch.NewDisposeScope();
-        var items = new List<(string, float[])>();
-        var labels = d.Labels.data<long>().ToArray();
-        float lo = d.Images.min().item<float>(), hi = d.Images.max().item<float>();
-        for (int c = 0; c < d.Classes; c++)
-            foreach (var i in Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).Take(8))
-            {
-                var px = d.Images[i].reshape(-1).data<float>().ToArray();
-                items.Add(($"class {c}", px.Select(v => (v - lo) / Math.Max(1e-12f, hi - lo)).ToArray()));
-            }
-        var shape = d.Images.shape;
-        return new SampleGrid($"Training samples per class ({d.Name}, as the model receives them; shown rescaled from [{lo:G3}, {hi:G3}])", (int)shape[1], (int)shape[2], (int)shape[3], items);
+        var x = TorchSharp.torch.rand(shape);
+        var y = TorchSharp.torch.randint(0, 10, [batch]);
+        var profile = ProfileTraining(cnn, x, o => TorchSharp.torch.nn.functional.cross_entropy(o, y), steps, progress);
+        model.Profiles.Add(ReportProfile.From(profile, $"the demos' CNN (mnist-cnn), batch {batch}, {steps} SGD steps"));
     }
 
     private void WriteDemo(DemoResult r)

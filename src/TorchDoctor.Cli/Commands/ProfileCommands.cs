@@ -24,9 +24,11 @@ public sealed partial class CliApp
         var rowLimit = new Option<int>("--row-limit") { Description = "Rows to print.", DefaultValueFactory = _ => 20 };
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace (Perfetto, chrome://tracing) to this file." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var htmlReport = ReportOption();
+        var failOn = FailOnOption();
         var cmd = new Command("profile", "Profile training steps of a model on generated data: time per module (forward and backward, self and total), step phases, Chrome trace.")
         {
-            model, input, steps, sort, rowLimit, trace, json,
+            model, input, steps, sort, rowLimit, trace, json, htmlReport, failOn,
         };
         cmd.SetAction(p =>
         {
@@ -60,34 +62,48 @@ public sealed partial class CliApp
             Func<Tensor, Tensor> lossOf = probe.dim() == 2
                 ? o => nn.functional.cross_entropy(o, randint(0, probe.shape[1], [shape[0]], generator: null).to(o.device))
                 : o => o.square().mean();
-            var opt = optim.SGD(single.parameters(), 1e-3);
-            single.train();
-            using var prof = Profiler.Attach(single, new ProfilerOptions { Schedule = new ProfileSchedule(1, 1, n) });
-            for (int s = 0; s < n + 2; s++)
-            {
-                using var stepScope = NewDisposeScope();
-                prof.BeginStep();
-                Tensor output, loss;
-                using (prof.Phase(StepPhase.Forward)) output = single.call(x);
-                using (prof.Phase(StepPhase.Loss)) loss = lossOf(output);
-                using (prof.Phase(StepPhase.Backward)) loss.backward();
-                using (prof.Phase(StepPhase.OptimizerStep)) { opt.step(); opt.zero_grad(); }
-                prof.EndStep();
-            }
-            var report = prof.Report();
+            bool asJson = p.GetValue(json);
+            var report = WithProgress($"profiling {name}", asJson, progress => ProfileTraining(single, x, lossOf, n, progress));
             var findings = ProfileDetector.Detect(report);
             single.eval();
             var gradCost = InferenceMemory.Measure(single, x);
             if (tracePath is not null) File.WriteAllText(tracePath, new ProfileChromeTraceExporter().Render(report));
-            if (p.GetValue(json))
+            var title = $"{name}, input [{string.Join(", ", shape)}]";
+            if (asJson)
             {
                 ProfileConsole.WriteJson(_out, report, gradCost, findings);
-                return ExitCodes.Ok;
+                if (p.GetValue(htmlReport) is { } jsonReportPath) WriteReport(ReportModels.From(report, findings, title), jsonReportPath, machineOutput: true);
+                return ExitFor(findings, p.GetValue(failOn), defaultLevel: null);
             }
             ProfileConsole.WriteText(_out, $"{name}, input [{string.Join(", ", shape)}], {n} profiled training step(s) (SGD, generated data):", report,
                 new ProfileExportSettings { Sort = p.GetValue(sort)!, RowLimit = rows }, gradCost, findings, tracePath);
-            return ExitCodes.Ok;
+            if (p.GetValue(htmlReport) is { } reportPath) WriteReport(ReportModels.From(report, findings, title), reportPath, machineOutput: false);
+            return ExitFor(findings, p.GetValue(failOn), defaultLevel: null);
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Profiles <paramref name="steps"/> SGD training steps of <paramref name="model"/> on <paramref name="x"/> (after one
+    /// skipped and one warm-up step), with the forward, loss, backward and optimizer phases marked.
+    /// </summary>
+    internal static ProfileReport ProfileTraining(nn.Module<Tensor, Tensor> model, Tensor x, Func<Tensor, Tensor> lossOf, int steps, IProgress<(int Done, int Total)> progress)
+    {
+        var opt = optim.SGD(model.parameters(), 1e-3);
+        model.train();
+        using var prof = Profiler.Attach(model, new ProfilerOptions { Schedule = new ProfileSchedule(1, 1, steps) });
+        for (int s = 0; s < steps + 2; s++)
+        {
+            using var stepScope = NewDisposeScope();
+            prof.BeginStep();
+            Tensor output, loss;
+            using (prof.Phase(StepPhase.Forward)) output = model.call(x);
+            using (prof.Phase(StepPhase.Loss)) loss = lossOf(output);
+            using (prof.Phase(StepPhase.Backward)) loss.backward();
+            using (prof.Phase(StepPhase.OptimizerStep)) { opt.step(); opt.zero_grad(); }
+            prof.EndStep();
+            progress.Report((s + 1, steps + 2));
+        }
+        return prof.Report();
     }
 }

@@ -43,9 +43,10 @@ public sealed partial class CliApp
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
         var noMeasure = new Option<bool>("--no-measure") { Description = "Skip the measured forward+backward step (faster for very large models)." };
         var maxMemory = MaxMemoryOption();
+        var htmlReport = ReportOption();
         var cmd = new Command("summary", "Run one forward pass with probes and print a layer-by-layer summary; explain the failure if the pass fails.")
         {
-            file, model, input, dtype, depth, mode, batchDim, columns, format, json, noMeasure, maxMemory,
+            file, model, input, dtype, depth, mode, batchDim, columns, format, json, noMeasure, maxMemory, htmlReport,
         };
         cmd.SetAction(p =>
         {
@@ -101,6 +102,7 @@ public sealed partial class CliApp
             else if (p.GetValue(format) == "text") new SummaryTextExporter(display).Export(report, _out);
             else if (p.GetValue(format) == "tree") SummaryConsole.WriteTree(_console, report, display);
             else SummaryConsole.WriteTable(_console, report, display);
+            if (p.GetValue(htmlReport) is { } reportPath) WriteReport(ReportModels.From(report, display.Depth), reportPath, p.GetValue(json));
             if (!report.Succeeded)
             {
                 if (p.GetValue(json)) _err.WriteLine($"torchdoctor: the forward pass failed in {report.Failure!.Module}: {report.Failure.Fix}");

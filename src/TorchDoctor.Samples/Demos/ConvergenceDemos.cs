@@ -36,7 +36,7 @@ internal static class ConvergenceLoop
         var opt = s.Optimizer(model);
         var sched = s.Schedule?.Invoke(opt);
         using var doctor = Doctor.Attach(model, opt);
-        using var stop = s.Patience is { } p ? new EarlyStopping(model, p) : null;
+        using var stop = s.Patience is { } p ? new EarlyStopping(model, p, doctor: doctor) : null;
         var losses = new List<double>();
         var valLosses = new List<double>();
         int? reached = null;

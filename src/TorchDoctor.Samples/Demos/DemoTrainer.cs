@@ -35,6 +35,9 @@ internal static class DemoTrainer
         using var model = r.Model();
         var opt = r.Optimizer(model);
         var sinks = o.RunDirectory is null ? [] : Reporting.RunSinks.ForDirectory(Path.Combine(o.RunDirectory, RunName(r.Label)));
+        // TensorBoard's image tab: the training images per class, as the model receives them.
+        foreach (var tb in sinks.OfType<Reporting.TensorBoardSink>())
+            tb.AddSampleGrid(Reporting.ReportModels.Grid(train.SamplesPerClass(), $"Training samples per class ({train.Name})"));
         using var doctor = Doctor.Attach(model, opt, new DoctorOptions { SampleInterval = interval, Window = 10, Sinks = sinks, Recording = new RunRecorderOptions { Name = r.Label } });
         var clipper = r.ClipNorm is { } maxNorm0 ? new GradientClipper(model.parameters(), maxNorm0) : null;
         var losses = new List<double>();

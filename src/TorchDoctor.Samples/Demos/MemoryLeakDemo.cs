@@ -181,18 +181,22 @@ public sealed class MemoryLeakDemo : IDemoCase
         ArgumentNullException.ThrowIfNull(options);
         int steps = options.Steps ?? 120;
         options.Log?.Invoke($"Training {steps} steps with every loss kept in LeakyTrainer._losses (leak watch with attribution)…");
-        var before = LeakyTrainer.Run(LeakPattern.LossList, steps, () => new SmallCnn(), new DoctorOptions { LeakAttribution = true }, seed: options.Seed);
+        var before = LeakyTrainer.Run(LeakPattern.LossList, steps, () => new SmallCnn(), new DoctorOptions { LeakAttribution = true, Sinks = Record(options, "before") }, seed: options.Seed);
         LeakRun? after = null;
         if (options.Fix)
         {
             options.Log?.Invoke("Fix: a dispose scope per step, loss.item<float>() summed, batch 32 with 2-step gradient accumulation…");
-            after = LeakyTrainer.Run(LeakPattern.Clean, steps * 2, () => new SmallCnn(), new DoctorOptions(), batchSize: 32, accumulate: 2, seed: options.Seed);
+            after = LeakyTrainer.Run(LeakPattern.Clean, steps * 2, () => new SmallCnn(), new DoctorOptions { Sinks = Record(options, "after") }, batchSize: 32, accumulate: 2, seed: options.Seed);
         }
         return new DemoResult(Name, ToDemoRun("before: List<Tensor> of losses", before),
             after is null ? null : ToDemoRun("after: dispose scope + loss.item<float>()", after),
             "`using var scope = torch.NewDisposeScope()` around each step; keep `loss.item<float>()` (a float) instead of the loss tensor; " +
             "halve the batch and accumulate gradients over 2 steps to lower the peak.");
     }
+
+    /// <summary>The run log and TensorBoard sinks of a recorded run (<see cref="DemoOptions.RunDirectory"/>), or none.</summary>
+    private static IReadOnlyList<Sinks.IDoctorSink> Record(DemoOptions options, string run)
+        => options.RunDirectory is null ? [] : Reporting.RunSinks.ForDirectory(Path.Combine(options.RunDirectory, run));
 
     private static DemoRun ToDemoRun(string label, LeakRun r)
         => new(label, new Dictionary<string, double>

@@ -48,6 +48,19 @@ public sealed class DemoData : IDisposable
         return new DemoData(images.DetachFromDisposeScope(), labels.DetachFromDisposeScope(), classes, "generated");
     }
 
+    /// <summary>The first <paramref name="perClass"/> images of each class, as the model receives them (for a sample grid).</summary>
+    public Observations.ImageSamples SamplesPerClass(int perClass = 8)
+    {
+        using var scope = NewDisposeScope();
+        var labels = Labels.data<long>().ToArray();
+        var items = new List<(long, float[])>();
+        for (int c = 0; c < Classes; c++)
+            foreach (var i in Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).Take(perClass))
+                items.Add((c, Images[i].reshape(-1).data<float>().ToArray()));
+        var shape = Images.shape;
+        return new Observations.ImageSamples("images", (int)shape[1], (int)shape[2], (int)shape[3], items);
+    }
+
     /// <summary>Seeded shuffled mini-batches for one epoch (last partial batch dropped). The caller disposes each batch (or uses a dispose scope).</summary>
     public IEnumerable<(Tensor X, Tensor Y)> Batches(int batchSize, long seed)
     {

@@ -5,9 +5,10 @@ using static TorchDoctor.Detectors.TrainingDetectors;
 namespace TorchDoctor.Detectors;
 
 /// <summary>
-/// Dead ReLU (DeepDiagnosis: ≥ 70% of a ReLU layer's outputs ≤ 0, averaged over the last
-/// <see cref="DetectorThresholds.Persistence"/> sampled steps, each of which must also be above the
-/// threshold) and saturated sigmoid/tanh (&gt; 50% of pre-activations beyond ±5, same persistence).
+/// Dead ReLU (DeepDiagnosis: ≥ 70% of a ReLU layer's outputs ≤ 0 at every one of at least
+/// <see cref="DetectorThresholds.Persistence"/> consecutive sampled steps that together span
+/// <see cref="DetectorThresholds.DeadReluMinSteps"/> training steps: a dead unit stays dead, a transient at initialisation
+/// recovers) and saturated sigmoid/tanh (&gt; 50% of pre-activations beyond ±5, same persistence).
 /// </summary>
 public sealed class ActivationDetector : ITrainingDetector
 {
@@ -23,6 +24,25 @@ public sealed class ActivationDetector : ITrainingDetector
                    .All(a => a.Module == ModuleNames.Root || module.StartsWith(a.Module + ".", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The newest run of consecutive sampled steps at or above the dead-ReLU fraction, oldest first, when it is long enough to call
+    /// the layer dead: at least <see cref="DetectorThresholds.Persistence"/> samples spanning at least
+    /// <see cref="DetectorThresholds.DeadReluMinSteps"/> training steps (first to last, inclusive), or every sample the history
+    /// window holds (sampling every step, the window may hold fewer steps than the span). Null otherwise.
+    /// </summary>
+    public static IReadOnlyList<ActivationObservation>? DeadRun(Window<ActivationObservation> w, DetectorThresholds t)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(t);
+        int first = w.Count;
+        while (first > 0 && w[first - 1].ZeroFraction is { } z && z >= t.DeadReluFraction) first--;
+        int n = w.Count - first;
+        if (n < t.Persistence) return null;
+        long span = w[w.Count - 1].Step - w[first].Step + 1;
+        if (span < t.DeadReluMinSteps && n < w.Capacity) return null;
+        return Enumerable.Range(first, n).Select(i => w[i]).ToList();
+    }
+
     /// <inheritdoc />
     public ObservationKinds Needs => ObservationKinds.Activations;
 
@@ -36,12 +56,13 @@ public sealed class ActivationDetector : ITrainingDetector
             if (w is null || w.Count < t.Persistence) continue;
             var recent = w.Latest(t.Persistence).ToList();
             var last = recent[^1];
-            if (last.ZeroFraction is not null && recent.All(a => a.ZeroFraction >= t.DeadReluFraction))
+            if (last.ZeroFraction is not null && DeadRun(w, t) is { } off)
             {
-                var frac = recent.Average(a => a.ZeroFraction ?? 0);
-                var dead = recent.Average(a => a.DeadUnitFraction ?? 0);
+                var frac = off.Average(a => a.ZeroFraction ?? 0);
+                var dead = off.Average(a => a.DeadUnitFraction ?? 0);
+                long from = off[0].Step, to = off[^1].Step;
                 yield return Finding.Create(TrainingCodes.DeadRelu, module,
-                    $"{module} ({last.ModuleType}) outputs zero for {frac:P0} of its inputs (over {recent.Count} sampled steps); {dead:P0} of its units never fire for any sample in a batch.",
+                    $"{module} ({last.ModuleType}) outputs zero for {frac:P0} of its inputs from step {from} to step {to} ({off.Count} sampled steps, none below {t.DeadReluFraction:P0}); {dead:P0} of its units never fire for any sample in a batch.",
                     "Lower the learning rate; replace it with `LeakyReLU(0.01)` (or ELU/GELU) so units can recover; " +
                     "initialise the layer before it with `init.kaiming_normal_` and zero biases (large negative biases kill units); add BatchNorm before the ReLU.",
                     new Evidence
@@ -49,7 +70,7 @@ public sealed class ActivationDetector : ITrainingDetector
                         ["outputs ≤ 0"] = EvidenceValue.Percent(frac),
                         ["units dead for the whole batch"] = EvidenceValue.Percent(dead),
                         ["threshold"] = EvidenceValue.Percent(t.DeadReluFraction, "P0"),
-                        ["steps"] = string.Join(", ", recent.Select(a => a.Step)),
+                        ["steps"] = $"{from}–{to} ({off.Count} sampled; ≥ {t.DeadReluMinSteps} steps needed)",
                     }, step.Step);
             }
             // The model's output activation (a sigmoid/tanh producing the prediction itself) is meant to saturate once the model

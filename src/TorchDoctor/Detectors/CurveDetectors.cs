@@ -35,6 +35,29 @@ public static class CurveDetectors
         return found;
     }
 
+    /// <summary>
+    /// The cause of a frozen parameter (TD2008) when the optimizer's learning rate <paramref name="learningRate"/> has been
+    /// decayed below <see cref="CurveThresholds.DecayedLrFraction"/> of its peak <paramref name="peak"/>: the parameter receives
+    /// gradients but its update rounds to nothing, so the scheduler (stepped too often) is what stopped training — lr-decayed
+    /// (TD2109) instead of a frozen parameter. Null when the learning rate is not decayed that far (or unknown).
+    /// </summary>
+    public static Finding? DecayedLrFreezes(Finding frozen, double? learningRate, double? peak, CurveThresholds t)
+    {
+        ArgumentNullException.ThrowIfNull(frozen);
+        ArgumentNullException.ThrowIfNull(t);
+        if (frozen.Code != TrainingCodes.FrozenParameter.Code || learningRate is not { } l || peak is not { } p || !(p > 0) || !(l < p * t.DecayedLrFraction)) return null;
+        string parameter = frozen.Evidence.TryGetValue("parameter", out var name) ? name.Text : frozen.Module ?? "a parameter";
+        return Finding.Create(ConvergenceCodes.LearningRateDecayed, null,
+            $"{parameter} receives gradients but no longer changes: the scheduler has decayed the learning rate to {F(l)}, {F(l / p)} of its peak {F(p)} (below {F(t.DecayedLrFraction)}), so training has stopped.",
+            "Step the scheduler once per epoch, not per batch (or give StepLR/CosineAnnealingLR a step_size/T_max in the unit you step it), " +
+            "or let a plateau schedule decide: `WarmupScheduler.WithPlateau(optimizer, warmupSteps, patience: 2, minLr: 1e-6)`.",
+            new Dictionary<string, string>
+            {
+                ["learning rate"] = F(l), ["peak learning rate"] = F(p), ["threshold"] = $"{F(t.DecayedLrFraction)} × peak",
+                ["frozen parameter"] = parameter,
+            }, frozen.Step);
+    }
+
     /// <summary>Means of consecutive blocks of <see cref="CurveThresholds.StepBlock"/> finite step losses (the partial last block dropped).</summary>
     public static IReadOnlyList<(long Step, double Mean)> BlockMeans(IReadOnlyList<StepRecord> steps, int block)
     {
@@ -131,9 +154,18 @@ public static class CurveDetectors
         if (latest is { } b) ev["latest smoothed loss"] = F(b);
         if (ratio is { } rr) ev["median update ratio"] = F(rr);
         string message;
-        if (IsAdamFamily(c.Optimizer) && lr > t.AdamMaxLr && blocksSeen >= 3 && (poor || bigUpdates))
+        // Adam above UMLAUT's 0.01 with a loss that responds badly: worse than at the start, big updates, or a divergence or
+        // oscillation of the smoothed loss (symptoms whose cause is then this learning rate, reported once, here).
+        var symptom = IsAdamFamily(c.Optimizer) && lr > t.AdamMaxLr && blocksSeen >= 3 && !poor && !bigUpdates
+            ? Divergence(c, t) ?? Oscillation(c, t) : null;
+        if (IsAdamFamily(c.Optimizer) && lr > t.AdamMaxLr && blocksSeen >= 3 && (poor || bigUpdates || symptom is not null))
+        {
             message = $"{c.Optimizer} with lr {F(lr)} (above {F(t.AdamMaxLr)}): " +
-                      (poor ? $"the smoothed loss went from {F(first!.Value)} to {F(latest ?? double.NaN)}" : $"the median update ratio is {F(ratio!.Value)}") + ".";
+                      (poor ? $"the smoothed loss went from {F(first!.Value)} to {F(latest ?? double.NaN)}"
+                       : bigUpdates ? $"the median update ratio is {F(ratio!.Value)}"
+                       : $"{char.ToLowerInvariant(symptom!.Message[0])}{symptom.Message[1..].TrimEnd('.')}") + ".";
+            if (symptom is not null) ev["symptom"] = $"{symptom.Code} {symptom.Slug}";
+        }
         else if (bigUpdates && blocks.Count >= 2 && Divergence(c, t) is not null)
             message = $"The loss diverges with a median update ratio of {F(ratio!.Value)} (above {F(t.HighUpdateRatio)}) at lr {F(lr)}.";
         else return null;
@@ -179,7 +211,7 @@ public static class CurveDetectors
             : $"the val − train gap grew from {F(gapBest)} at epoch {best.Epoch} to {F(gapLast)}";
         return Finding.Create(ConvergenceCodes.Overfitting, null,
             $"Overfitting since epoch {best.Epoch}: {why} while the training loss fell from {F(best.TrainLoss)} to {F(last.TrainLoss)}.",
-            $"Stop at epoch {best.Epoch} and keep its weights: `var stop = new EarlyStopping(model, patience: {t.OverfitPatience}); ... if (stop.Update(valLoss)) break; stop.RestoreBest();`. " +
+            $"Stop at epoch {best.Epoch} and keep its weights: `var stop = new EarlyStopping(model, patience: {t.OverfitPatience}, doctor: doctor); ... if (stop.Update(valLoss)) break; stop.RestoreBest();`. " +
             "Regularise: `Dropout(0.5)` before the classifier, `optim.AdamW(model.parameters(), lr, weight_decay: 0.01)` (with Adam/SGD's L2: weight_decay 1e-4), and more or augmented data (random crops/flips).",
             ev, last.Step);
     }
@@ -233,7 +265,8 @@ public static class CurveDetectors
     /// Oscillation: at least <see cref="CurveThresholds.OscillationFraction"/> of epoch transitions are reversals of at least
     /// <see cref="CurveThresholds.OscillationAccuracySwing"/> in accuracy (AutoTrainer; relative
     /// <see cref="CurveThresholds.OscillationLossSwing"/> in loss when no accuracy is given), or of step-block transitions
-    /// reversals of at least <see cref="CurveThresholds.OscillationStepSwing"/> relative to the smoothed loss.
+    /// reversals of at least <see cref="CurveThresholds.OscillationStepSwing"/> relative to the smoothed loss; and at least
+    /// <see cref="CurveThresholds.OscillationMinReversals"/> reversals in all.
     /// </summary>
     public static Finding? Oscillation(TrainingCurve c, CurveThresholds t)
     {
@@ -244,14 +277,14 @@ public static class CurveDetectors
         else if (e.Count >= 5 && e.All(x => x.TrainAccuracy is not null)) series = ("training accuracy", e.Select(x => x.TrainAccuracy!.Value).ToArray(), false, t.OscillationAccuracySwing);
         else if (e.Count >= 5 && e.All(x => x.ValLoss is not null)) series = ("validation loss", e.Select(x => x.ValLoss!.Value).ToArray(), true, t.OscillationLossSwing);
         else if (e.Count >= 5) series = ("training loss", e.Select(x => x.TrainLoss).ToArray(), true, t.OscillationLossSwing);
-        if (series is { } s && Reversals(s.Values, s.Relative, s.Threshold) is var (n, max) && n >= t.OscillationFraction * (s.Values.Length - 1))
+        if (series is { } s && Reversals(s.Values, s.Relative, s.Threshold) is var (n, max) && n >= t.OscillationMinReversals && n >= t.OscillationFraction * (s.Values.Length - 1))
             return OscillationFinding(c, $"{s.Name} reversed by ≥ {F(s.Threshold)}{(s.Relative ? " (relative)" : "")} in {n} of {s.Values.Length - 1} epoch transitions",
                 n, s.Values.Length - 1, max, e[^1].Step);
         var blocks = BlockMeans(c.Steps, t.StepBlock);
         if (blocks.Count >= 6 && !Settled(blocks, t))
         {
             var (bn, bmax) = Reversals(blocks.Select(b => b.Mean).ToArray(), true, t.OscillationStepSwing);
-            if (bn >= t.OscillationFraction * (blocks.Count - 1))
+            if (bn >= t.OscillationMinReversals && bn >= t.OscillationFraction * (blocks.Count - 1))
                 return OscillationFinding(c, $"the loss (means of {t.StepBlock} steps) reversed by ≥ {F(t.OscillationStepSwing * 100)}% of the smoothed loss in {bn} of {blocks.Count - 1} transitions",
                     bn, blocks.Count - 1, bmax, blocks[^1].Step);
         }

@@ -36,6 +36,10 @@ public sealed record CurveThresholds
     public double OscillationLossSwing { get; init; } = 0.1;
     /// <summary>Oscillation: at least this fraction of epoch (or step-block) transitions are large reversals (AutoTrainer: 20%).</summary>
     public double OscillationFraction { get; init; } = 0.2;
+    /// <summary>Oscillation: at least this many large reversals in all. One dip and recovery is noise (a validation set of
+    /// 1,000 samples has an accuracy standard error of ~1.5%), not oscillation: the overfitting demo's first five epochs
+    /// had one 0.15 dip in accuracy and none after.</summary>
+    public int OscillationMinReversals { get; init; } = 2;
     /// <summary>Oscillation (steps): a reversal between consecutive block means of at least this size relative to the smaller one.</summary>
     public double OscillationStepSwing { get; init; } = 0.5;
     /// <summary>Step losses are smoothed as means of blocks of this many steps.</summary>

@@ -83,14 +83,17 @@ public static class DataDetectors
                 $"Convert in GetTensor so every sample has one dtype, e.g. `t.to(ScalarType.{f.DType})`.",
                 Ev(("majorityDType", f.DType), ("others", string.Join("; ", f.OtherDTypes.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
         }
-        if (f.OtherShapes.Count > 0)
+        // Images that differ only in their channel count are one cause (grey among RGB): the channel mismatch below
+        // names it with its fix, so they are not also reported as inconsistent shapes.
+        var shapeGroups = f.OtherShapes.Where(g => !(f.Role == FieldRole.Image && ChannelOnly(f, g.Value, model))).ToList();
+        if (shapeGroups.Count > 0)
         {
             long others = f.OtherShapes.Sum(g => g.Count);
             yield return Finding.Create(DataCodes.InconsistentShape, where,
                 $"'{f.Name}' has shape {ShapeText(f.Shape)} in {N(f.Present - others)} samples but " +
-                string.Join("; ", f.OtherShapes.Select(g => $"{g.Value} in {N(g.Count)} (first: {Indices(g.Indices, g.Count)})")) + ".",
+                string.Join("; ", shapeGroups.Select(g => $"{g.Value} in {N(g.Count)} (first: {Indices(g.Indices, g.Count)})")) + ".",
                 "Resize, crop or pad every sample to one shape in GetTensor (or write a collate function that pads); the default DataLoader collate cannot stack different shapes.",
-                Ev(("majorityShape", ShapeText(f.Shape)), ("others", string.Join("; ", f.OtherShapes.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
+                Ev(("majorityShape", ShapeText(f.Shape)), ("others", string.Join("; ", shapeGroups.Select(g => $"{g.Value}×{g.Count} at {string.Join(",", g.Indices)}")))));
         }
         if (f.NonFinite > 0)
             yield return Finding.Create(DataCodes.NonFinite, where,
@@ -140,9 +143,7 @@ public static class DataDetectors
         if (model?.Channels is { } want2)
         {
             // Images of another channel count among the others (grey PNGs in an RGB folder): a channel mismatch, not just a shape.
-            static long[] Dims(string v) => v.Trim('[', ']', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d : -1).ToArray();
-            var odd = f.OtherShapes.Where(g => Dims(g.Value) is { Length: 3 } sh && sh[0] != want2 && sh[0] is > 0 and <= 4 && f.Shape.Length == 3 && f.Shape[0] == want2).ToList();
+            var odd = f.OtherShapes.Where(g => ChannelOnly(f, g.Value, model, anySize: true)).ToList();
             if (odd.Count > 0)
             {
                 long n = odd.Sum(g => g.Count);
@@ -160,6 +161,19 @@ public static class DataDetectors
                 : have == 3 && want == 1 ? "Convert to grey (torchvision.transforms.Grayscale()) or build the model with in_channels=3."
                 : $"Build the model with in_channels={have}, or convert the images to {want} channel(s).",
                 Ev(("channels", EvidenceValue.Count(have)), ("modelChannels", EvidenceValue.Count(want))));
+    }
+
+    private static long[] Dims(string v) => v.Trim('[', ']', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d : -1).ToArray();
+
+    /// <summary>True when a minority image shape has a channel count (1–4) the model does not take while the majority has
+    /// the model's channels: a channel mismatch (TD3011). Unless <paramref name="anySize"/>, its height and width must
+    /// also match the majority's (then the channels are the only difference, not a shape problem as well).</summary>
+    private static bool ChannelOnly(FieldObservation f, string shape, ModelExpectations? model, bool anySize = false)
+    {
+        if (model?.Channels is not { } want || f.Shape.Length != 3 || f.Shape[0] != want) return false;
+        var sh = Dims(shape);
+        return sh.Length == 3 && sh[0] != want && sh[0] is > 0 and <= 4 && (anySize || (sh[1] == f.Shape[1] && sh[2] == f.Shape[2]));
     }
 
     /// <summary>Rules on labels: dtype, range against the number of classes, and class balance.</summary>
@@ -320,12 +334,7 @@ public static class DataDetectors
         if (o.Training && o.Shuffled != true && o.LabelOrder.Count >= 2 * o.BatchSize && o.BatchSize > 0)
         {
             var labels = o.LabelOrder;
-            long runs = 1;
-            for (int i = 1; i < labels.Count; i++) if (labels[i] != labels[i - 1]) runs++;
-            double meanRun = (double)labels.Count / runs;
-            double sumP2 = labels.GroupBy(x => x).Sum(g => Math.Pow((double)g.Count() / labels.Count, 2));
-            double expected = sumP2 >= 1 ? double.PositiveInfinity : 1 / (1 - sumP2);
-            bool sorted = meanRun >= th.MinSortedRun && (double.IsInfinity(expected) || meanRun >= th.SortedRunFactor * expected);
+            var (meanRun, expected, sorted) = LabelRuns(labels, th);
             if (sorted)
             {
                 var batches = BatchRuns(labels, o.BatchSize, th);
@@ -351,6 +360,45 @@ public static class DataDetectors
                 "A model with fixed-size layers (Linear after Flatten) needs one shape: resize or pad in GetTensor; for sequences, pad to a fixed length or use packed sequences.",
                 Ev(("field", field), ("shapes", string.Join("; ", groups.Select(g => g.Value)))), step: groups[1].Indices.FirstOrDefault());
         }
+    }
+
+    /// <summary>
+    /// The mean run of equal labels in <paramref name="labels"/> (in the order training reads them), the run a random order
+    /// with the same label frequencies gives (1 / (1 − Σp²)), and whether the order is sorted: a mean run of at least
+    /// <see cref="DataThresholds.MinSortedRun"/> and <see cref="DataThresholds.SortedRunFactor"/> × the random run.
+    /// </summary>
+    public static (double MeanRun, double Expected, bool Sorted) LabelRuns(IReadOnlyList<long> labels, DataThresholds th)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(th);
+        if (labels.Count == 0) return (0, double.PositiveInfinity, false);
+        long runs = 1;
+        for (int i = 1; i < labels.Count; i++) if (labels[i] != labels[i - 1]) runs++;
+        double meanRun = (double)labels.Count / runs;
+        double sumP2 = labels.GroupBy(x => x).Sum(g => Math.Pow((double)g.Count() / labels.Count, 2));
+        double expected = sumP2 >= 1 ? double.PositiveInfinity : 1 / (1 - sumP2);
+        bool sorted = meanRun >= th.MinSortedRun && (double.IsInfinity(expected) || meanRun >= th.SortedRunFactor * expected);
+        return (meanRun, expected, sorted);
+    }
+
+    /// <summary>
+    /// TD3019 from a training loop: the class-index targets of the first batches handed to <c>Doctor.Loss</c>, in order, hold
+    /// runs of one label (the loader does not shuffle data sorted by label). Needs at least two batches and two labels; null
+    /// when the order looks random.
+    /// </summary>
+    public static Finding? SortedTrainingBatches(IReadOnlyList<long> labels, int batchSize, int batches, long step, DataThresholds th)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(th);
+        if (batches < 2 || batchSize < 1 || labels.Distinct().Count() < 2) return null;
+        var (meanRun, expected, sorted) = LabelRuns(labels, th);
+        if (!sorted) return null;
+        return Finding.Create(DataCodes.UnshuffledSorted, null,
+            $"The training batches come sorted by label: {BatchRuns(labels, batchSize, th)} (the targets of the first {batches} batches given to the loss; " +
+            $"mean run of one label {meanRun.ToString("0.#", CultureInfo.InvariantCulture)} samples, {expected.ToString("0.##", CultureInfo.InvariantCulture)} in a random order). Each step pushes the model toward one class, and it forgets the others.",
+            "Shuffle the training data: `torch.utils.data.DataLoader(ds, batchSize, shuffle: true)`, or index each batch with `randperm` (keep the validation loader unshuffled).",
+            Ev(("meanLabelRun", EvidenceValue.Of(meanRun, "0.#")), ("expectedRunIfShuffled", expected.ToString("0.##", CultureInfo.InvariantCulture)),
+               ("batchesRead", Cn(batches))), step: step);
     }
 
     private static string BatchRuns(IReadOnlyList<long> labels, int batchSize, DataThresholds th)

@@ -21,10 +21,18 @@ public sealed record DetectorThresholds
     /// <summary>Exploding: the persistent-jump rule also needs the jumped norms at or above this absolute value. A converged model's
     /// norm may go from 6e-4 to 0.02 for a while (measured on the corpus's clean StepLR program); that is not an explosion.</summary>
     public double ExplodingGradNormFloor { get; init; } = 1.0;
+    /// <summary>Exploding: the persistent-jump rule also needs a loss that is not improving: the mean of the last 5 losses at
+    /// least this multiple of the best earlier 5-step mean (a healthy run's norms grow while its loss falls).</summary>
+    public double ExplodingLossRise { get; init; } = 1.25;
     /// <summary>Exploding: a global gradient norm at or above this (TorchDoctor; healthy nets here stay below ~50).</summary>
     public double ExplodingGradNorm { get; init; } = 1e4;
     /// <summary>Dead ReLU: fraction of outputs ≤ 0, averaged over the window (DeepDiagnosis).</summary>
     public double DeadReluFraction { get; init; } = 0.7;
+    /// <summary>Dead ReLU: the sampled steps at or above <see cref="DeadReluFraction"/> must also span at least this many training
+    /// steps (or fill the whole history window). A dead unit gets no gradient and cannot recover, so a dead layer stays off;
+    /// the first updates of a healthy run can push a layer past 70% for a few steps before it recovers (measured on the corpus's
+    /// tune split: a CNN with SGD momentum went to 82% at relu1 between steps 10 and 25, back to 55% by step 33).</summary>
+    public int DeadReluMinSteps { get; init; } = 20;
     /// <summary>Saturation: fraction of pre-activations beyond <see cref="SaturationLimit"/> (issue spec; a sigmoid's slope at 5 is 0.0066).</summary>
     public double SaturationFraction { get; init; } = 0.5;
     /// <summary>Saturation: the pre-activation magnitude that counts as saturated.</summary>

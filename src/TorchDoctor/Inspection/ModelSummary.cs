@@ -109,15 +109,18 @@ public static class ModelSummary
             (measured, method, live) = MeasureStep(model, keys, options);
 
         var leaves = rows.Where(r => r.IsLeaf && r.Ran).ToList();
+        // TorchScript runs its layers natively: what torchinfo derives from per-layer calls is unknown, not 0.
+        // So are the totals of a pass that failed part-way (the layers after the failure never ran).
+        bool opaque = failure is not null || tree.Nodes.Any(n => n.Module is jit.ScriptModule);
         return new SummaryReport
         {
             ModelName = ModuleNode.TypeNameOf(model),
             Rows = rows,
             TotalParams = keys.Unique.Sum(p => p.Parameter.numel()),
             TrainableParams = keys.Unique.Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()),
-            MultAdds = leaves.Sum(r => r.MultAdds),
+            MultAdds = opaque ? null : leaves.Sum(r => r.MultAdds ?? 0),
             InputBytes = inputBytes,
-            ForwardBackwardBytes = leaves.Where(r => r.Params > 0).Sum(r => r.OutputBytes * 2),
+            ForwardBackwardBytes = opaque ? null : leaves.Where(r => r.Params > 0).Sum(r => r.OutputBytes * 2),
             ParamsBytes = keys.Unique.Sum(p => p.Parameter.numel() * p.Parameter.ElementSize),
             BuffersBytes = keys.UniqueBuffers.Sum(b => b.numel() * b.ElementSize),
             MeasuredPeakBytes = measured,
@@ -321,7 +324,7 @@ public static class ModelSummary
             OutputBytes = outBytes,
             Params = pk.Sum(keys.Numel),
             TrainableParams = pk.Where(keys.RequiresGrad).Sum(keys.Numel),
-            MultAdds = call is { Completed: true } && outs.Count > 0 ? MultAdds.Of(node, outs[0]) : 0,
+            MultAdds = node.Module is jit.ScriptModule ? null : call is { Completed: true } && outs.Count > 0 ? MultAdds.Of(node, outs[0]) : 0,
             KernelSize = KernelOf(node),
             IsLeaf = node.IsLeaf,
             Recursive = recursive,

@@ -28,8 +28,9 @@ public sealed class SummaryRow
     public long TrainableParams { get; init; }
     /// <summary>Parameters not shown on any descendant row (torchinfo's leftover).</summary>
     public long LeftoverParams { get; internal set; }
-    /// <summary>Mult-adds of this call (torchinfo convention; non-leaf rows are not summed).</summary>
-    public long MultAdds { get; init; }
+    /// <summary>Mult-adds of this call (torchinfo convention; non-leaf rows are not summed); null when unknown: a
+    /// TorchScript module computes natively, so its cost cannot be derived from its parameters.</summary>
+    public long? MultAdds { get; init; }
     /// <summary>Kernel size for convolution and pooling, e.g. <c>[3, 3]</c>.</summary>
     public string? KernelSize { get; init; }
     /// <summary>True when the module has no children.</summary>
@@ -104,18 +105,20 @@ public sealed record SummaryReport
     public long TrainableParams { get; init; }
     /// <summary>Parameters that do not.</summary>
     public long NonTrainableParams => TotalParams - TrainableParams;
-    /// <summary>Sum of mult-adds of leaf calls (torchinfo convention).</summary>
-    public long MultAdds { get; init; }
+    /// <summary>Sum of mult-adds of leaf calls (torchinfo convention); null when unknown (the model contains
+    /// TorchScript, whose layers run unobserved).</summary>
+    public long? MultAdds { get; init; }
     /// <summary>Bytes of the input tensors.</summary>
     public long InputBytes { get; init; }
-    /// <summary>Outputs of leaf modules with parameters, ×2 for their gradients (torchinfo convention).</summary>
-    public long ForwardBackwardBytes { get; init; }
+    /// <summary>Outputs of leaf modules with parameters, ×2 for their gradients (torchinfo convention); null when
+    /// unknown (the model contains TorchScript, whose layers' outputs are not observed).</summary>
+    public long? ForwardBackwardBytes { get; init; }
     /// <summary>Bytes of all parameters (shared once).</summary>
     public long ParamsBytes { get; init; }
     /// <summary>Bytes of all buffers (e.g. BatchNorm running statistics); torchinfo leaves them out of its estimate.</summary>
     public long BuffersBytes { get; init; }
-    /// <summary>Input + forward/backward + params (torchinfo's estimated total).</summary>
-    public long EstimatedTotalBytes => InputBytes + ForwardBackwardBytes + ParamsBytes;
+    /// <summary>Input + forward/backward + params (torchinfo's estimated total); null when the forward/backward size is unknown.</summary>
+    public long? EstimatedTotalBytes => ForwardBackwardBytes is { } fb ? InputBytes + fb + ParamsBytes : null;
     /// <summary>Measured growth of resident memory over one forward+backward step, or null when not measured.</summary>
     public long? MeasuredPeakBytes { get; init; }
     /// <summary>How <see cref="MeasuredPeakBytes"/> was measured.</summary>

@@ -35,12 +35,16 @@ public static class TorchScriptLoader
         if (IO.ZipIntegrity.Problem(path) is { } damaged) throw new ModelFileException($"{path}: {damaged}");
         try
         {
-            return inputCount switch
+            Module module = inputCount switch
             {
                 1 => jit.load<Tensor, object>(path),
                 2 => jit.load<Tensor, Tensor, object>(path),
                 _ => throw new ModelFileException($"{path}: TorchScript summaries take 1 or 2 tensor inputs; {inputCount} were given."),
             };
+            // TorchSharp names every scripted module ScriptModule; the archive knows the original classes.
+            Probes.ScriptTypeNames.Register(module, TorchScriptTypes.Read(path)
+                .ToDictionary(kv => kv.Key, kv => TorchScriptTypes.ShortName(kv.Value), StringComparer.Ordinal));
+            return module;
         }
         catch (Exception ex) when (ex is not ModelFileException and not OutOfMemoryException and not TorchRuntimeUnavailableException)
         {

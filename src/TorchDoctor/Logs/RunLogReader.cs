@@ -98,6 +98,10 @@ public static class RunLogReader
                 if (r.TryGetProperty("deadFraction", out var dead))
                     foreach (var p in dead.EnumerateObject()) log.Add(RunTags.DeadFractionPrefix + p.Name, new(step, Num(p.Value), 0));
                 break;
+            case "memory":
+                if (r.TryGetProperty("liveTensors", out var live)) log.Add(RunTags.LiveTensors, new(step, Num(live), 0));
+                if (r.TryGetProperty("liveAfterCollect", out var kept)) log.Add(RunTags.LiveTensorsAfterCollect, new(step, Num(kept), 0));
+                break;
             case "scalar":
                 log.Add(r.GetProperty("tag").GetString() ?? throw new FormatException("scalar without a tag"), new(step, Num(r.GetProperty("value")), 0));
                 break;

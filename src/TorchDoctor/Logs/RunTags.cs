@@ -20,6 +20,10 @@ public static class RunTags
     public const string DeadFractionPrefix = "dead_fraction/";
     /// <summary>Process resident memory in MiB (sampled steps).</summary>
     public const string MemoryMb = "memory/resident_mb";
+    /// <summary>Live TorchSharp tensors at the end of each step (the leak watch's timeline).</summary>
+    public const string LiveTensors = "memory/live_tensors";
+    /// <summary>Live tensors that survived a full collection, at the leak watch's check steps.</summary>
+    public const string LiveTensorsAfterCollect = "memory/live_tensors_after_gc";
 
     /// <summary>The module name used in tags (the root module is <c>(root)</c>).</summary>
     public static string ModuleName(string path) => ModuleNames.Display(path);

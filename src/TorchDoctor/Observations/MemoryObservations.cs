@@ -23,4 +23,4 @@ public sealed record MemoryCheck(long Step, long LiveTensors, long NativeBytes, 
 /// <param name="Check">The leak check run after this step, or null.</param>
 /// <param name="ResidentBytes">Process resident set size, read at check steps only.</param>
 /// <param name="PeakResidentBytes">Peak resident set size so far, read at check steps only.</param>
-public sealed record MemoryStepObservation(long Step, long LiveTensors, long PeakTensors, MemoryCheck? Check, long? ResidentBytes, long? PeakResidentBytes);
+public sealed record MemoryStepObservation(long Step, long LiveTensors, long PeakTensors, MemoryCheck? Check, long? ResidentBytes, long? PeakResidentBytes) : IObservation;

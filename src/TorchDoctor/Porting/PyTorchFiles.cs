@@ -243,7 +243,17 @@ public static class PyTorchFiles
                 s.CopyTo(ms);
                 order = PickleStrings(ms.ToArray());
             }
-            var root = PyTorchUnpickler.UnpickleStateDict(path);
+            Hashtable root;
+            try
+            {
+                root = PyTorchUnpickler.UnpickleStateDict(path);
+            }
+            catch (Exception e) when (IsViewFailure(e))
+            {
+                // A tensor saved as a view (a slice, a row, a transpose: storage offset and strides) that PyBridge
+                // cannot rebuild: read the archive again honouring offsets and strides.
+                root = ReadViews(path, what, e);
+            }
             return (root, "torch.save", order);
         }
         catch (ModelFileException) { throw; }
@@ -269,7 +279,7 @@ public static class PyTorchFiles
             throw new ModelFileException($"{path}: torch.save archive that TorchSharp.PyBridge cannot read ({ShapeExplainer.FirstLine(e.Message)}). " +
                 $"It must hold a {what}: a dict of tensors, without Python objects.", e);
         }
-        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException && e.Message.Contains("out of bounds", StringComparison.Ordinal))
+        catch (Exception e) when (IsViewFailure(e))
         {
             throw new ModelFileException($"{path}: a tensor in it is a view (a slice or stride of a larger storage) that TorchSharp.PyBridge cannot rebuild " +
                 $"({ShapeExplainer.FirstLine(e.Message)}). Save copies instead: torch.save({{k: v.contiguous().clone() for k, v in sd.items()}}, path).", e);
@@ -277,6 +287,26 @@ public static class PyTorchFiles
         catch (Exception e) when (e is not OutOfMemoryException and not Runtime.TorchRuntimeUnavailableException)
         {
             throw new ModelFileException($"{path}: cannot be read as a torch.save {what} ({e.GetType().Name}: {ShapeExplainer.FirstLine(e.Message)}); is the file complete and written by torch.save?", e);
+        }
+    }
+
+    /// <summary>PyBridge's failures on a tensor saved as a view of a larger storage.</summary>
+    private static bool IsViewFailure(Exception e) =>
+        (e is System.Runtime.InteropServices.ExternalException && e.Message.Contains("out of bounds", StringComparison.Ordinal))
+        || e.Message.Contains("non-contiguous", StringComparison.Ordinal);
+
+    private static Hashtable ReadViews(string path, string what, Exception pyBridgeError)
+    {
+        try
+        {
+            return TorchSaveViews.Read(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or InvalidCastException or OverflowException or FormatException
+                                  or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new ModelFileException($"{path}: a tensor in it is a view (a slice or stride of a larger storage) that cannot be rebuilt " +
+                $"({ShapeExplainer.FirstLine(e.Message)}). Is the file complete? Or save copies: torch.save({{k: v.contiguous().clone() for k, v in sd.items()}}, path).",
+                new AggregateException(pyBridgeError, e));
         }
     }
 

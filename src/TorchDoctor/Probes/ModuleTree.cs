@@ -9,14 +9,14 @@ namespace TorchDoctor.Probes;
 /// <summary>One module in a model's tree, with its path and its own (direct) parameters and buffers.</summary>
 public sealed class ModuleNode
 {
-    internal ModuleNode(Module module, string name, string path, int depth, ModuleNode? parent)
+    internal ModuleNode(Module module, string name, string path, int depth, ModuleNode? parent, string? typeName = null)
     {
         Module = module;
         Name = name;
         Path = path;
         Depth = depth;
         Parent = parent;
-        TypeName = TypeNameOf(module);
+        TypeName = typeName ?? TypeNameOf(module);
     }
 
     /// <summary>The live module.</summary>
@@ -29,7 +29,8 @@ public sealed class ModuleNode
     public int Depth { get; }
     /// <summary>Parent node, or null for the root.</summary>
     public ModuleNode? Parent { get; }
-    /// <summary>Short type name (generic arity removed), e.g. <c>Conv2d</c>.</summary>
+    /// <summary>Short type name (generic arity removed), e.g. <c>Conv2d</c>; for a TorchScript module loaded by
+    /// the TorchScript loader, the Python class it was scripted from (e.g. <c>ResNet</c>).</summary>
     public string TypeName { get; }
     /// <summary>Registered children in registration order.</summary>
     public List<ModuleNode> Children { get; } = [];
@@ -76,7 +77,13 @@ public sealed class ModuleTree
 {
     private readonly Dictionary<Module, ModuleNode> _byModule = new(ReferenceEqualityComparer.Instance);
 
-    private ModuleTree(ModuleNode root) => Root = root;
+    private readonly IReadOnlyDictionary<string, string>? _scriptNames;
+
+    private ModuleTree(ModuleNode root, IReadOnlyDictionary<string, string>? scriptNames)
+    {
+        Root = root;
+        _scriptNames = scriptNames;
+    }
 
     /// <summary>The root node.</summary>
     public ModuleNode Root { get; }
@@ -94,8 +101,9 @@ public sealed class ModuleTree
     public static ModuleTree Build(Module root)
     {
         Runtime.TorchRuntime.EnsureLoaded();
-        var rootNode = new ModuleNode(root, "", "", 0, null);
-        var tree = new ModuleTree(rootNode);
+        var names = ScriptTypeNames.For(root);
+        var rootNode = new ModuleNode(root, "", "", 0, null, names?.GetValueOrDefault(""));
+        var tree = new ModuleTree(rootNode, names);
         var order = new List<ModuleNode>();
         tree.Visit(rootNode, order);
         tree.Nodes = order;
@@ -111,7 +119,7 @@ public sealed class ModuleTree
         {
             childNames.Add(name);
             var path = node.Path.Length == 0 ? name : node.Path + "." + name;
-            var c = new ModuleNode(child, name, path, node.Depth + 1, node);
+            var c = new ModuleNode(child, name, path, node.Depth + 1, node, _scriptNames?.GetValueOrDefault(path));
             node.Children.Add(c);
             Visit(c, order);
         }

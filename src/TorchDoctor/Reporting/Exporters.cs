@@ -108,8 +108,8 @@ public sealed class PortingJsonExporter(JsonExportSettings? settings = null) : E
 }
 
 /// <summary>
-/// The exporters by report type and format. Built in: summary (text, json), data check (json), porting (text, json),
-/// profile (text, json, chrome-trace);
+/// The exporters by report type and format. Built in: summary (text, json, html), data check (json, html), porting (text,
+/// json), profile (text, json, chrome-trace, html);
 /// other assemblies add theirs with <see cref="Register{TReport}"/> (the samples register the demo's JSON exporter).
 /// </summary>
 public static class Exporters
@@ -124,6 +124,9 @@ public static class Exporters
         Register(new DataCheckJsonExporter());
         Register(new PortingTextExporter());
         Register(new PortingJsonExporter());
+        Register(new SummaryHtmlExporter());
+        Register(new DataCheckHtmlExporter());
+        Register(new ProfileHtmlExporter());
         Register(new ProfileTextExporter());
         Register(new ProfileJsonExporter());
         Register(new ProfileChromeTraceExporter());

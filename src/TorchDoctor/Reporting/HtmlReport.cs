@@ -13,7 +13,8 @@ namespace TorchDoctor.Reporting;
 /// Writes a report as one self-contained HTML file: findings first (severity, where, evidence, fix), then charts drawn by
 /// Chart.js (vendored by scripts/vendor-charts.sh and inlined: the page loads nothing from the network) and tables. Charts
 /// appear only for data that exists: train/validation curves with the overfitting onset marked, accuracy, learning rate,
-/// a per-layer gradient-norm heatmap over steps, dead-unit fractions, the memory timeline; sample grids are drawn from
+/// a per-layer gradient-norm heatmap over steps, dead-unit fractions, the memory timeline (live tensors, resident memory),
+/// the profiler breakdown (self time per module, step phases); sample grids are drawn from
 /// pixel arrays on canvases. The page sets <c>data-charts</c> (charts drawn) and <c>data-errors</c> (script errors) on
 /// its body, which the browser test reads.
 /// </summary>
@@ -55,7 +56,7 @@ public static class HtmlReport
         sb.Append("<p class=\"sub\">TorchDoctor · ").Append(DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)).Append("</p></header>\n");
         WriteFindings(sb, model.Findings);
         foreach (var n in model.Notes) sb.Append("<p class=\"note\">").Append(H(n)).Append("</p>\n");
-        sb.Append("<div id=\"runs\"></div>\n<div id=\"grids\"></div>\n");
+        sb.Append("<div id=\"runs\"></div>\n<div id=\"profiles\"></div>\n<div id=\"grids\"></div>\n");
         foreach (var t in model.Tables) WriteTable(sb, t);
         sb.Append("<div id=\"td-errors\"></div>\n");
         sb.Append("<script type=\"application/json\" id=\"td-data\">").Append(Data(model)).Append("</script>\n");
@@ -64,6 +65,33 @@ public static class HtmlReport
         sb.Append("<script>").Append(Script).Append("</script>\n</body></html>\n");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The report's findings, notes and tables as an HTML fragment with its own scoped style and no script (for
+    /// notebooks, which show HTML inline; charts need the full page of <see cref="Render"/>).
+    /// </summary>
+    public static string Fragment(ReportModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var sb = new StringBuilder();
+        sb.Append("<div class=\"torchdoctor\"><style>").Append(FragmentCss).Append("</style>");
+        sb.Append("<h3>").Append(H(model.Title)).Append("</h3>");
+        if (model.Subtitle is not null) sb.Append("<p class=\"sub\">").Append(H(model.Subtitle)).Append("</p>");
+        WriteFindings(sb, model.Findings);
+        foreach (var n in model.Notes) sb.Append("<p class=\"note\">").Append(H(n)).Append("</p>\n");
+        foreach (var t in model.Tables) WriteTable(sb, t);
+        sb.Append("</div>");
+        return sb.ToString();
+    }
+
+    private const string FragmentCss = """
+        .torchdoctor .finding{border:1px solid #dde3ea;border-left:5px solid #1565c0;border-radius:6px;padding:6px 10px;margin:6px 0}
+        .torchdoctor .finding.error{border-left-color:#c62828}.torchdoctor .finding.warning{border-left-color:#b26a00}
+        .torchdoctor .badge{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:12px;text-transform:uppercase;background:#1565c0}
+        .torchdoctor .badge.error{background:#c62828}.torchdoctor .badge.warning{background:#b26a00}
+        .torchdoctor .fix{background:#f1f8e9;color:#1d232a;padding:4px 8px;border-radius:4px}.torchdoctor .ok{color:#2e7d32;font-weight:600}
+        .torchdoctor .sub,.torchdoctor .note{color:#5f6b76}.torchdoctor table.data td,.torchdoctor table.data th{text-align:left;white-space:nowrap}
+        """;
 
     private static void WriteFindings(StringBuilder sb, IReadOnlyList<Finding> findings)
     {
@@ -121,6 +149,7 @@ public static class HtmlReport
                 Series(w, "accuracy", r.Accuracy);
                 Points(w, "lr", r.LearningRate);
                 Points(w, "memory", r.MemoryMb);
+                Points(w, "live", r.LiveTensors);
                 Series(w, "dead", r.DeadFractions.ToDictionary(d => d.Module, d => d.Points));
                 Heatmap(w, r.GradNorms);
                 w.WriteEndObject();
@@ -142,6 +171,34 @@ public static class HtmlReport
                     var bytes = px.Select(v => (byte)Math.Clamp(Math.Round(float.IsFinite(v) ? v * 255 : 0), 0, 255)).ToArray();
                     w.WriteBase64String("px", bytes);
                     w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("profiles");
+            foreach (var p in model.Profiles)
+            {
+                w.WriteStartObject();
+                w.WriteString("title", p.Title);
+                w.WriteNumber("stepMs", Math.Round(p.StepMs, 4));
+                w.WriteStartArray("modules");
+                foreach (var (m, f, b) in p.Modules)
+                {
+                    w.WriteStartArray();
+                    w.WriteStringValue(m);
+                    Num(w, f);
+                    Num(w, b);
+                    w.WriteEndArray();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("phases");
+                foreach (var (name, msValue) in p.Phases)
+                {
+                    w.WriteStartArray();
+                    w.WriteStringValue(name);
+                    Num(w, msValue);
+                    w.WriteEndArray();
                 }
                 w.WriteEndArray();
                 w.WriteEndObject();
@@ -274,7 +331,37 @@ public static class HtmlReport
           if(r.lr)line(grid,'Learning rate',{lr:r.lr},{y:'lr'});
           if(r.grad)heatmap(grid,r.grad);
           if(r.dead)line(grid,'Dead-unit fraction (ReLU)',r.dead,{y:'fraction'});
-          if(r.memory)line(grid,'Process memory (MiB)',{'resident MiB':r.memory},{y:'MiB'});
+          if(r.memory||r.live)memory(grid,r);
+        });
+        function memory(parent,r){
+          var ds=[],scales={x:{type:'linear',title:{display:true,text:'step'}}};
+          if(r.live){ds.push({label:'live tensors',yAxisID:'y',data:r.live.map(function(p){return{x:p[0],y:p[1]};}),borderColor:palette[0],backgroundColor:palette[0],pointRadius:r.live.length>60?0:2,borderWidth:1.5});
+            scales.y={type:'linear',position:'left',title:{display:true,text:'live tensors'}};}
+          if(r.memory){ds.push({label:'resident MiB',yAxisID:'y1',data:r.memory.map(function(p){return{x:p[0],y:p[1]};}),borderColor:palette[1],backgroundColor:palette[1],pointRadius:r.memory.length>60?0:2,borderWidth:1.5});
+            scales.y1={type:'linear',position:r.live?'right':'left',grid:{drawOnChartArea:!r.live},title:{display:true,text:'MiB'}};}
+          new Chart(box(parent,'Memory timeline'),{type:'line',data:{datasets:ds},options:{responsive:true,maintainAspectRatio:false,
+            plugins:{title:{display:true,text:'Memory timeline (live tensors every step, resident memory at sampled steps)'},legend:{position:'bottom'}},scales:scales}});
+          charts++;
+        }
+        var profDiv=document.getElementById('profiles');
+        (data.profiles||[]).forEach(function(p){
+          el('h2',null,profDiv,'Profiler: '+p.title);var grid=el('div','charts',profDiv);
+          if(p.modules.length){
+            var c=box(grid,'Profiler: self time per module',true);
+            new Chart(c,{type:'bar',data:{labels:p.modules.map(function(m){return m[0];}),datasets:[
+                {label:'forward self ms',data:p.modules.map(function(m){return m[1];}),backgroundColor:palette[0]},
+                {label:'backward self ms',data:p.modules.map(function(m){return m[2];}),backgroundColor:palette[4]}]},
+              options:{indexAxis:'y',responsive:true,maintainAspectRatio:false,plugins:{title:{display:true,text:'Self time per module and step (ms), most expensive first'},legend:{position:'bottom'}},
+                scales:{x:{stacked:true,title:{display:true,text:'ms per step'}},y:{stacked:true,ticks:{autoSkip:false}}}}});
+            charts++;
+          }
+          if(p.phases.length){
+            var c2=box(grid,'Profiler: step phases');
+            new Chart(c2,{type:'bar',data:{labels:['step'],datasets:p.phases.map(function(ph,i){return{label:ph[0],data:[ph[1]],backgroundColor:palette[i%palette.length]};})},
+              options:{indexAxis:'y',responsive:true,maintainAspectRatio:false,plugins:{title:{display:true,text:'Step phases (ms per step; step '+p.stepMs.toFixed(2)+' ms)'},legend:{position:'bottom'}},
+                scales:{x:{stacked:true,title:{display:true,text:'ms'}},y:{stacked:true}}}});
+            charts++;
+          }
         });
         var gridsDiv=document.getElementById('grids');
         data.grids.forEach(function(g){

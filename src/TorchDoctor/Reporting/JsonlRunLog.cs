@@ -2,13 +2,14 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using TorchDoctor.Findings;
 using TorchDoctor.Logs;
+using TorchDoctor.Observations;
 using TorchDoctor.Training;
 
 namespace TorchDoctor.Reporting;
 
 /// <summary>
-/// The JSONL run log: one JSON object per line (a <c>run</c> header, then <c>step</c>, <c>scalar</c>, <c>finding</c> and
-/// <c>phase</c> records), each flushed to the operating system as written, so a run killed mid-training keeps every record
+/// The JSONL run log: one JSON object per line (a <c>run</c> header, then <c>step</c>, <c>memory</c>, <c>scalar</c>,
+/// <c>finding</c> and <c>phase</c> records), each flushed to the operating system as written, so a run killed mid-training keeps every record
 /// up to its last step. Schema: docs/run-log.md. Read back by <see cref="RunLogReader"/>.
 /// </summary>
 public sealed class JsonlRunLog : IRunSink
@@ -125,6 +126,24 @@ public sealed class JsonlRunLog : IRunSink
         w.WriteNumber("step", step);
         w.WriteString("time", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
     });
+
+    /// <inheritdoc />
+    public void OnMemory(MemoryStepObservation memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        Line(w =>
+        {
+            w.WriteString("type", "memory");
+            w.WriteNumber("step", memory.Step);
+            w.WriteNumber("liveTensors", memory.LiveTensors);
+            if (memory.Check is { } c)
+            {
+                w.WriteNumber("liveAfterCollect", c.LiveTensors);
+                w.WriteNumber("nativeBytes", c.NativeBytes);
+            }
+            if (memory.ResidentBytes is { } rss) w.WriteNumber("residentBytes", rss);
+        });
+    }
 
     /// <summary>Closes the file.</summary>
     public void Dispose()

@@ -19,6 +19,8 @@ public sealed class ReportModel
     public List<ReportTable> Tables { get; } = [];
     /// <summary>Sample grids of image data, as the model receives them (de-normalised for display).</summary>
     public List<SampleGrid> SampleGrids { get; } = [];
+    /// <summary>Profiler breakdowns (per-module self time, step phases).</summary>
+    public List<ReportProfile> Profiles { get; } = [];
     /// <summary>Notes (missing tags, truncated logs, capabilities not available).</summary>
     public List<string> Notes { get; } = [];
 }
@@ -37,6 +39,32 @@ public sealed record ReportTable(string Title, IReadOnlyList<string> Headers, IR
 /// <param name="Items">Label and pixels (channels × height × width, values in [0, 1]).</param>
 public sealed record SampleGrid(string Title, int Channels, int Height, int Width, IReadOnlyList<(string Label, float[] Pixels)> Items);
 
+/// <summary>A profiler breakdown for the charts: per-module self time (forward and backward) and the step's phases.</summary>
+/// <param name="Title">Section title (model, input, steps).</param>
+/// <param name="Modules">Modules by self time, most expensive first: name, forward self ms and backward self ms per step.</param>
+/// <param name="Phases">Step phases: name and ms per step (forward, loss, backward, optimizer step, other).</param>
+/// <param name="StepMs">Mean step time in ms.</param>
+public sealed record ReportProfile(string Title, IReadOnlyList<(string Module, double ForwardSelfMs, double BackwardSelfMs)> Modules,
+    IReadOnlyList<(string Phase, double Ms)> Phases, double StepMs)
+{
+    /// <summary>Modules kept in the chart (the rest are summed into one "other modules" bar).</summary>
+    public const int MaxModules = 20;
+
+    /// <summary>The chart data of a profiler result.</summary>
+    public static ReportProfile From(Profiling.ProfileReport report, string title)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var rows = report.Sorted("self").ToList();
+        var modules = rows.Take(MaxModules).Select(r => (r.Module, r.ForwardSelfMs, r.BackwardSelfMs)).ToList();
+        if (rows.Count > MaxModules)
+            modules.Add(($"other modules ({rows.Count - MaxModules})", rows.Skip(MaxModules).Sum(r => r.ForwardSelfMs), rows.Skip(MaxModules).Sum(r => r.BackwardSelfMs)));
+        // Phases partition the step (regions may overlap them): the phases, then the time outside every phase.
+        var phases = report.Phases.Where(p => p.Category == "phase").Select(p => (p.Name, p.Ms)).ToList();
+        if (phases.Count > 0 && report.OtherMs > 0) phases.Add(("outside phases", report.OtherMs));
+        return new ReportProfile(title, modules, phases, report.StepMs);
+    }
+}
+
 /// <summary>One run's series for the charts.</summary>
 public sealed class ReportRun
 {
@@ -54,6 +82,8 @@ public sealed class ReportRun
     public List<(string Module, IReadOnlyList<ScalarPoint> Points)> DeadFractions { get; } = [];
     /// <summary>Process memory (MiB) over steps.</summary>
     public IReadOnlyList<ScalarPoint> MemoryMb { get; set; } = [];
+    /// <summary>Live TorchSharp tensors at the end of each step (the leak watch's timeline).</summary>
+    public IReadOnlyList<ScalarPoint> LiveTensors { get; set; } = [];
     /// <summary>Overfitting onset step to mark on the loss chart.</summary>
     public long? OverfittingOnset { get; set; }
 
@@ -84,6 +114,7 @@ public sealed class ReportRun
         foreach (var tag in log.Scalars.Keys.Where(t => t.StartsWith(RunTags.DeadFractionPrefix, StringComparison.Ordinal)))
             r.DeadFractions.Add((tag[RunTags.DeadFractionPrefix.Length..], log.Series(tag)));
         r.MemoryMb = log.Series(RunTags.MemoryMb);
+        r.LiveTensors = log.Series(RunTags.LiveTensors);
         return r;
     }
 }

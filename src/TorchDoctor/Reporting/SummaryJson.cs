@@ -21,12 +21,12 @@ public static class SummaryJson
             w.WriteNumber("totalParams", r.TotalParams);
             w.WriteNumber("trainableParams", r.TrainableParams);
             w.WriteNumber("nonTrainableParams", r.NonTrainableParams);
-            w.WriteNumber("multAdds", r.MultAdds);
+            WriteNumberOrNull(w, "multAdds", r.MultAdds);
             w.WriteNumber("inputBytes", r.InputBytes);
-            w.WriteNumber("forwardBackwardBytes", r.ForwardBackwardBytes);
+            WriteNumberOrNull(w, "forwardBackwardBytes", r.ForwardBackwardBytes);
             w.WriteNumber("paramsBytes", r.ParamsBytes);
             w.WriteNumber("buffersBytes", r.BuffersBytes);
-            w.WriteNumber("estimatedTotalBytes", r.EstimatedTotalBytes);
+            WriteNumberOrNull(w, "estimatedTotalBytes", r.EstimatedTotalBytes);
             if (r.MeasuredPeakBytes is { } m) w.WriteNumber("measuredPeakBytes", m); else w.WriteNull("measuredPeakBytes");
             if (r.MeasurementMethod is { } mm) w.WriteString("measurementMethod", mm);
             if (r.LiveTensors is { } lt)
@@ -48,7 +48,7 @@ public static class SummaryJson
                 if (row.OutputShapes.Count > 0) JsonText.WriteShape(w, "outputShape", row.OutputShapes[0]); else w.WriteNull("outputShape");
                 w.WriteNumber("params", row.Params);
                 w.WriteNumber("trainableParams", row.TrainableParams);
-                w.WriteNumber("multAdds", row.MultAdds);
+                WriteNumberOrNull(w, "multAdds", row.MultAdds);
                 if (row.KernelSize is not null) w.WriteString("kernelSize", row.KernelSize);
                 w.WriteBoolean("leaf", row.IsLeaf);
                 w.WriteBoolean("recursive", row.Recursive);
@@ -135,4 +135,10 @@ public static class SummaryJson
         w.WriteEndArray();
     }
 
+
+    /// <summary>A number, or null when unknown (never 0 for "unknown").</summary>
+    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v); else w.WriteNull(name);
+    }
 }

@@ -53,8 +53,10 @@ public static class SummaryFormat
                 return row.KernelSize ?? "--";
             case SummaryColumns.MultAdds:
             {
-                long m = row.IsLeaf ? row.MultAdds
-                    : row.Depth == s.Depth ? Descendants(r, index).Where(d => d.IsLeaf).Sum(d => d.MultAdds) : 0;
+                if (row.IsLeaf ? row.MultAdds is null : row.Depth == s.Depth && Descendants(r, index).Any(d => d.IsLeaf && d.MultAdds is null))
+                    return "?";   // TorchScript: computed natively, unknown (not zero)
+                long m = row.IsLeaf ? row.MultAdds ?? 0
+                    : row.Depth == s.Depth ? Descendants(r, index).Where(d => d.IsLeaf).Sum(d => d.MultAdds ?? 0) : 0;
                 return m <= 0 ? "--" : m.ToString("N0", Inv);
             }
             case SummaryColumns.Time:
@@ -92,6 +94,13 @@ public static class SummaryFormat
         return $"{label}{suffix}: {num}";
     }
 
+    /// <summary>As <see cref="Readable(string, long, bool)"/>, or "LABEL: unknown" when the value is not known (never 0).</summary>
+    public static string Readable(string label, long? value, bool bytes)
+        => value is { } v ? Readable(label, v, bytes) : $"{label}: {Unknown}";
+
+    /// <summary>The text shown for a total that cannot be known (e.g. mult-adds inside TorchScript).</summary>
+    public const string Unknown = "unknown";
+
     /// <summary>Bytes as MB with two decimals (1 MB = 10^6 bytes, as torchinfo).</summary>
     public static string Megabytes(long bytes) => (bytes / 1e6).ToString("N2", Inv) + " MB";
 
@@ -121,7 +130,7 @@ public static class SummaryFormat
         };
         if (r.MeasuredPeakBytes is { } m)
             lines.Add(Readable("Measured peak, one forward+backward step", m, bytes: true) +
-                      (r.EstimatedTotalBytes >= 1_000_000 ? $"  ({((double)m / r.EstimatedTotalBytes).ToString("0.00", Inv)}× the estimate)" : ""));
+                      (r.EstimatedTotalBytes is { } est && est >= 1_000_000 ? $"  ({((double)m / est).ToString("0.00", Inv)}× the estimate)" : ""));
         else if (r.MeasurementMethod is not null)
             lines.Add("Measured peak: " + r.MeasurementMethod);
         return lines;
@@ -131,28 +140,37 @@ public static class SummaryFormat
 /// <summary>Plain-text sink: the summary as torchinfo's table, then TorchDoctor's additions (paths, findings, failure).</summary>
 public static class SummaryText
 {
-    /// <summary>Renders the whole report.</summary>
+    /// <summary>The widest line the text aims for (torchinfo's default table is 90 columns; ours adds a path column).</summary>
+    public const int TargetWidth = 120;
+
+    /// <summary>
+    /// Renders the whole report. Columns are as wide as their widest cell (torchinfo pads every column to 25), so the
+    /// default table of a ResNet-18 at depth 3 fits in <see cref="TargetWidth"/> columns; prose (failure, findings) is
+    /// wrapped to the same width.
+    /// </summary>
     public static string Render(SummaryReport r, SummaryExportSettings s)
     {
-        const int colWidth = 25;
+        const string gap = "  ";
         var cols = SummaryFormat.Columns(s.Columns);
         var visible = SummaryFormat.VisibleRows(r, s).ToList();
-        int nameWidth = 40;
-        int longest = r.Rows.Select(x => x.Label.Length + x.Depth * 5 + 1).DefaultIfEmpty(0).Max();
-        if (longest >= nameWidth) nameWidth = (int)Math.Ceiling(longest / 5.0) * 5;
-        int pathWidth = Math.Max(12, visible.Select(v => v.Row.Path.Length + 2).DefaultIfEmpty(0).Max());
-        int total = nameWidth + 1 + pathWidth + cols.Count * (colWidth + 1);
-        var bar = new string('=', total);
+        var names = visible.Select(v => SummaryFormat.TreePrefix(v.Row.Depth) + v.Row.Label).ToList();
+        var cells = visible.Select(v => cols.Select(c => SummaryFormat.Cell(r, s, v.Index, c.Column)).ToList()).ToList();
+        const string nameHeader = "Layer (type:depth-idx)", pathHeader = "Path";
+        int nameWidth = names.Append(nameHeader).Max(n => n.Length);
+        int pathWidth = visible.Select(v => v.Row.Path.Length).Append(pathHeader.Length).Max();
+        var widths = cols.Select((c, j) => cells.Select(row => row[j].Length).Append(c.Header.Length).Max()).ToList();
+        int total = nameWidth + gap.Length + pathWidth + widths.Sum(w => w + gap.Length);
+        var bar = new string('=', Math.Max(total, 40));
         var sb = new StringBuilder();
         sb.AppendLine(bar);
-        var header = new StringBuilder("Layer (type:depth-idx)".PadRight(nameWidth) + " " + "Path".PadRight(pathWidth));
-        foreach (var c in cols) header.Append(' ').Append(c.Header.PadRight(colWidth));
+        var header = new StringBuilder(nameHeader.PadRight(nameWidth) + gap + pathHeader.PadRight(pathWidth));
+        for (int j = 0; j < cols.Count; j++) header.Append(gap).Append(cols[j].Header.PadRight(widths[j]));
         sb.AppendLine(header.ToString().TrimEnd());
         sb.AppendLine(bar);
-        foreach (var (i, row) in visible)
+        for (int i = 0; i < visible.Count; i++)
         {
-            var line = new StringBuilder((SummaryFormat.TreePrefix(row.Depth) + row.Label).PadRight(nameWidth) + " " + row.Path.PadRight(pathWidth));
-            foreach (var c in cols) line.Append(' ').Append(SummaryFormat.Cell(r, s, i, c.Column).PadRight(colWidth));
+            var line = new StringBuilder(names[i].PadRight(nameWidth) + gap + visible[i].Row.Path.PadRight(pathWidth));
+            for (int j = 0; j < cols.Count; j++) line.Append(gap).Append(cells[i][j].PadRight(widths[j]));
             sb.AppendLine(line.ToString().TrimEnd());
         }
         sb.AppendLine(bar);
@@ -161,11 +179,15 @@ public static class SummaryText
         foreach (var l in SummaryFormat.Sizes(r)) sb.AppendLine(l);
         sb.AppendLine(bar);
         if (r.NeverRan.Count > 0)
-            sb.AppendLine("Modules that never ran: " + string.Join(", ", r.NeverRan));
+            foreach (var l in Wrap("Modules that never ran: " + string.Join(", ", r.NeverRan), "  ")) sb.AppendLine(l);
         if (r.Failure is { } f)
         {
             sb.AppendLine();
-            foreach (var l in FailureLines(f)) sb.AppendLine(l);
+            foreach (var l in FailureLines(f))
+            {
+                var indent = new string(' ', l.Length - l.TrimStart().Length + 2);
+                foreach (var w in Wrap(l, indent)) sb.AppendLine(w);
+            }
         }
         if (r.Findings.Count > 0)
         {
@@ -174,11 +196,34 @@ public static class SummaryText
             foreach (var finding in r.Findings)
             {
                 sb.AppendLine($"  {finding.Code} {finding.Slug} [{finding.Severity.ToString().ToLowerInvariant()}] {finding.Module}");
-                sb.AppendLine($"    {finding.Message}");
-                sb.AppendLine($"    Fix: {finding.Advice}");
+                foreach (var l in Wrap("    " + finding.Message, "      ")) sb.AppendLine(l);
+                foreach (var l in Wrap("    Fix: " + finding.Advice, "      ")) sb.AppendLine(l);
             }
         }
         return sb.ToString();
+    }
+
+    /// <summary>Word-wraps <paramref name="text"/> at <see cref="TargetWidth"/>; continuation lines start with <paramref name="indent"/>.
+    /// A single word longer than the width (a path, a shape list) stays whole.</summary>
+    internal static IEnumerable<string> Wrap(string text, string indent)
+    {
+        if (text.Length <= TargetWidth) { yield return text; yield break; }
+        var lead = text[..(text.Length - text.TrimStart().Length)];
+        var line = new StringBuilder(lead);
+        bool empty = true;
+        foreach (var word in text.TrimStart().Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!empty && line.Length + 1 + word.Length > TargetWidth)
+            {
+                yield return line.ToString();
+                line.Clear().Append(indent);
+                empty = true;
+            }
+            if (!empty) line.Append(' ');
+            line.Append(word);
+            empty = false;
+        }
+        if (!empty) yield return line.ToString();
     }
 
     /// <summary>The explanation of a failed pass, line by line.</summary>

@@ -1,6 +1,7 @@
 using System.Text;
 using TorchDoctor.Findings;
 using TorchDoctor.Logs;
+using TorchDoctor.Observations;
 using TorchDoctor.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -77,6 +78,44 @@ public sealed class TensorBoardSink : IRunSink
 
     /// <inheritdoc />
     public void OnPhase(string name, long step) { }
+
+    /// <inheritdoc />
+    public void OnMemory(MemoryStepObservation memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        int s = Step(memory.Step);
+        _writer.add_scalar(RunTags.LiveTensors, memory.LiveTensors, s);
+        if (memory.Check is { } c) _writer.add_scalar(RunTags.LiveTensorsAfterCollect, c.LiveTensors, s);
+    }
+
+    /// <summary>
+    /// Writes a grid of samples (as the model receives them, de-normalised for display) as one TensorBoard image under
+    /// <c>samples/&lt;title&gt;</c>: a row per class, up to <paramref name="perRow"/> images each, one pixel of padding.
+    /// </summary>
+    public void AddSampleGrid(SampleGrid grid, string tag = "samples", int step = 0, int perRow = 8)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        if (grid.Items.Count == 0) return;
+        var rows = grid.Items.GroupBy(i => i.Label).Select(g => g.Take(perRow).ToList()).ToList();
+        int cols = rows.Max(r => r.Count), h = grid.Height, w = grid.Width, pad = 1;
+        int height = rows.Count * (h + pad) + pad, width = cols * (w + pad) + pad;
+        var rgb = new float[3 * height * width];
+        Array.Fill(rgb, 1f);   // white padding
+        for (int r = 0; r < rows.Count; r++)
+            for (int c = 0; c < rows[r].Count; c++)
+            {
+                var px = rows[r][c].Pixels;
+                for (int ch = 0; ch < 3; ch++)
+                    for (int y = 0; y < h; y++)
+                        for (int x = 0; x < w; x++)
+                        {
+                            float v = px[(grid.Channels == 3 ? ch : 0) * h * w + y * w + x];
+                            rgb[ch * height * width + (pad + r * (h + pad) + y) * width + pad + c * (w + pad) + x] = float.IsFinite(v) ? Math.Clamp(v, 0f, 1f) : 0f;
+                        }
+            }
+        using var scope = torch.NewDisposeScope();
+        _writer.add_img(tag, torch.tensor(rgb, [3, height, width]), step, dataformats: "CHW");
+    }
 
     /// <summary>Nothing to close: <see cref="SummaryWriter"/> writes each event through to the file.</summary>
     public void Dispose() { }

@@ -30,14 +30,28 @@ internal sealed class ConvergenceMonitor : IDisposable
 
     /// <summary>
     /// True when <paramref name="f"/> is a consequence of a cause already reported: curve symptoms and gradient/update
-    /// symptoms after a loop mistake or a wrong loss call; "raise the LR" (update-ratio-low, lr-too-low) after lr-too-high.
+    /// symptoms after a loop mistake or a wrong loss call; dead units, saturation and vanishing gradients after carried-over
+    /// gradients, probabilities into a logit loss or a batch-mixing reshape; "raise the LR" (update-ratio-low, lr-too-low) after lr-too-high.
     /// </summary>
     public static bool IsConsequence(Finding f, Func<string, bool> hasCode)
     {
         bool loopMistake = hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.TrainInEvalMode.Code) ||
                            hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code);
         if (loopMistake && CurveSymptoms.Contains(f.Code)) return true;
+        // Gradients summed over every earlier step, or squashed by a softmax/sigmoid before a logit loss, distort the
+        // gradient flow itself: dead units, saturation and vanishing gradients then measure the loop mistake, not the model
+        // (the no-zero-grad demo: relu1–3 "dead" at step 39, after grad-not-zeroed at step 1).
+        if ((hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) ||
+             hasCode(ConvergenceCodes.BatchMixing.Code)) &&
+            f.Code is "TD2001" or "TD2003" or "TD2004") return true;
+        // Overconfident initial logits (initial-loss-high) scale every gradient that flows back from the output: in the first
+        // 100 steps, exploding/vanishing gradients, dead units, saturation and update ratios measure that init (the
+        // bad-init-loss demo: first/last gradient ratio 87× at step 30, relu "dead" at step 7, both gone with the fix).
+        if (hasCode(ConvergenceCodes.InitialLossHigh.Code) && f.Step is null or <= 100 &&
+            f.Code is "TD2001" or "TD2002" or "TD2003" or "TD2004" or "TD2009" or "TD2010") return true;
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
+        // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
+        if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
         return false;
     }
 
@@ -57,6 +71,12 @@ internal sealed class ConvergenceMonitor : IDisposable
     private LossKind? _lossKind;
     private int? _classes;
     private int _lossChecks;
+    /// <summary>Batches whose class-index targets are collected to check the training order (TD3019), then the check runs once.</summary>
+    internal const int LabelOrderBatches = 20;
+    private readonly List<long> _labels = [];
+    private int _labelBatches;
+    private long _labelBatchSize;
+    private bool _orderChecked;
     private bool _stepped;
     private bool _mixingChecked;
     private bool _disposed;
@@ -87,9 +107,14 @@ internal sealed class ConvergenceMonitor : IDisposable
 
     /// <summary>True while the gradient-accumulation helper is in the middle of a group (gradients are carried on purpose).</summary>
     public bool Accumulating { get; set; }
+    /// <summary>The early stopping the user attached (<see cref="Training.EarlyStopping"/> given this doctor), or null.</summary>
+    public EarlyStopping? EarlyStopping { get; set; }
 
     /// <summary>The learning rate of the optimizer's first param group, or null without an optimizer.</summary>
     public double? LearningRate => _optimizer?.ParamGroups.FirstOrDefault()?.LearningRate;
+
+    /// <summary>The highest learning rate seen at the end of a step so far (null before the first step or without an optimizer).</summary>
+    public double? PeakLearningRate => _peakLr;
 
     /// <summary>The run's curves, as the curve detectors see them.</summary>
     public TrainingCurve Curve => new()
@@ -200,6 +225,18 @@ internal sealed class ConvergenceMonitor : IDisposable
         {
             if (loopMistake && CurveSymptoms.Contains(f.Code)) continue;
             if (stepLevel && f.Code is "TD2101") continue;
+            if (f.Code == ConvergenceCodes.Overfitting.Code && EarlyStopping is { BestEpoch: >= 0 } stop)
+            {
+                // The remedy is in place: the run overfits, and early stopping keeps the best epoch's weights.
+                _raise(f with
+                {
+                    Severity = Severity.Info,
+                    Message = f.Message + $" EarlyStopping keeps the weights of its best epoch ({stop.BestEpoch}, validation metric {stop.Best:G4}) and stops after {stop.Patience} epochs without improvement.",
+                    Advice = "Nothing to add: early stopping handles it (call `stop.RestoreBest()` after the loop). To gain more, regularise: dropout, weight decay (AdamW), more or augmented data.",
+                    Remedy = RemedyKind.None,
+                });
+                continue;
+            }
             _raise(f);
         }
     }
@@ -216,6 +253,7 @@ internal sealed class ConvergenceMonitor : IDisposable
             _lossChecks++;
             foreach (var f in LossCallDetector.Detect(Observe(output, target, kind, step))) _raise(f);
         }
+        if (!_orderChecked) CollectLabels(target, kind, step);
         return kind switch
         {
             LossKind.CrossEntropy => nn.functional.cross_entropy(output, target),
@@ -226,6 +264,30 @@ internal sealed class ConvergenceMonitor : IDisposable
             LossKind.L1 => nn.functional.l1_loss(output, target),
             _ => nn.functional.smooth_l1_loss(output, target),
         };
+    }
+
+    /// <summary>
+    /// Keeps the class-index targets of the first <see cref="LabelOrderBatches"/> training batches (a bounded copy of longs, read
+    /// only) and then checks once whether they come sorted by label (TD3019): batches of one class are what an unshuffled loader
+    /// over sorted data gives. Batches of other sizes (a partial last batch) end the collection early.
+    /// </summary>
+    private void CollectLabels(Tensor target, LossKind kind, long step)
+    {
+        if (kind is not (LossKind.CrossEntropy or LossKind.NllLoss) || target.dtype != ScalarType.Int64 || target.dim() != 1 || target.numel() < 2 || !_probe.InStep)
+            return;
+        if (_labelBatchSize != 0 && target.numel() != _labelBatchSize) { FinishLabels(step); return; }
+        _labelBatchSize = target.numel();
+        using (var scope = NewDisposeScope())
+            _labels.AddRange(target.detach().cpu().data<long>().ToArray());
+        if (++_labelBatches >= LabelOrderBatches) FinishLabels(step);
+    }
+
+    private void FinishLabels(long step)
+    {
+        _orderChecked = true;
+        if (DataDetectors.SortedTrainingBatches(_labels, (int)_labelBatchSize, _labelBatches, step, new DataThresholds()) is { } f) _raise(f);
+        _labels.Clear();
+        _labels.TrimExcess();
     }
 
     private LossCallObservation Observe(Tensor output, Tensor target, LossKind kind, long step)

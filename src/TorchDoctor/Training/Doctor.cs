@@ -387,6 +387,8 @@ public sealed class Doctor : IDisposable
         if (nonFinite && _options.Anomaly && !HasCode(TrainingCodes.AnomalyTrace.Code) && _pendingBackward is null && !watchGradients)
             _anomalyArmed = true;
         _recorder?.OnStep(step);
+        // The memory timeline goes to the run's sinks (run log, TensorBoard) beside the step record.
+        if (_recorder is not null && _leakWatch?.LastStep is { } memory && memory.Step == Step) _sinks.Emit(new ObservationEvent(memory));
     }
 
     /// <summary>
@@ -455,6 +457,7 @@ public sealed class Doctor : IDisposable
 
     /// <summary>Set by <see cref="GradientAccumulator"/> while a group is in progress: carried gradients are then intended.</summary>
     internal bool Accumulating { get => _convergence.Accumulating; set => _convergence.Accumulating = value; }
+    internal EarlyStopping? EarlyStopping { get => _convergence.EarlyStopping; set => _convergence.EarlyStopping = value; }
 
     private void DisarmAnomaly()
     {
@@ -520,7 +523,10 @@ public sealed class Doctor : IDisposable
     private void Raise(Finding f)
     {
         if (_options.Suppress.Contains(f.Code) || _options.Suppress.Contains(f.Slug)) return;
-        if (IsConsequence(f) || ConvergenceMonitor.IsConsequence(f, HasCode)) return;   // one cause, one finding
+        if (IsConsequence(f)) return;   // one cause, one finding
+        // A parameter frozen because the scheduler decayed the learning rate to nothing: name that cause instead.
+        if (CurveDetectors.DecayedLrFreezes(f, _convergence.LearningRate, _convergence.PeakLearningRate, _options.CurveThresholds) is { } decayed) f = decayed;
+        if (ConvergenceMonitor.IsConsequence(f, HasCode)) return;
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
         _counts[key] = _counts.GetValueOrDefault(key) + 1;

@@ -8,7 +8,7 @@ namespace TorchDoctor.Training;
 /// keeps a copy of the weights (parameters and buffers) of the best epoch and says when <see cref="Patience"/> epochs
 /// passed without an improvement of at least <see cref="MinDelta"/>. <see cref="RestoreBest"/> copies them back.
 /// <code>
-/// using var stop = new EarlyStopping(model, patience: 3);
+/// using var stop = new EarlyStopping(model, patience: 3, doctor: doctor);   // the doctor is optional
 /// for (int epoch = 0; epoch &lt; 100; epoch++) {
 ///     Train(...); var val = Evaluate(...);
 ///     if (stop.Update(val)) break;
@@ -22,9 +22,13 @@ public sealed class EarlyStopping : IDisposable
     private Dictionary<string, Tensor>? _best;
     private int _epoch = -1;
 
-    /// <summary>Watches <paramref name="model"/>; lower is better unless <paramref name="higherIsBetter"/>.</summary>
-    public EarlyStopping(Module model, int patience = 3, double minDelta = 0, bool higherIsBetter = false)
+    /// <summary>
+    /// Watches <paramref name="model"/>; lower is better unless <paramref name="higherIsBetter"/>. Given the run's
+    /// <paramref name="doctor"/>, an overfitting finding becomes information (the remedy is in place) instead of a warning.
+    /// </summary>
+    public EarlyStopping(Module model, int patience = 3, double minDelta = 0, bool higherIsBetter = false, Doctor? doctor = null)
     {
+        if (doctor is not null) doctor.EarlyStopping = this;
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(patience, 1);
         _model = model;

@@ -60,6 +60,8 @@ public sealed class LeakWatch
     public IReadOnlyList<MemoryCheck> Checks => _checks;
     /// <summary>Per-step memory, the last <see cref="LeakWatchOptions.TimelineLength"/> steps.</summary>
     public IEnumerable<MemoryStepObservation> Timeline => _timeline.Items();
+    /// <summary>The memory of the last step <see cref="EndStep"/> saw, or null before the first.</summary>
+    public MemoryStepObservation? LastStep => _timeline.Count == 0 ? null : _timeline.Last;
     /// <summary>Total time spent in collections at checks, in milliseconds.</summary>
     public double CollectMilliseconds { get; private set; }
 

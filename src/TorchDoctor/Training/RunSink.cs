@@ -62,8 +62,12 @@ public interface IRunSink : IDoctorSink, IDisposable
             case ObservationEvent { Observation: StepSample r }: OnStep(r); break;
             case ObservationEvent { Observation: ScalarObservation x }: OnScalar(x.Tag, x.Step, x.Value); break;
             case ObservationEvent { Observation: PhaseObservation p }: OnPhase(p.Name, p.Step); break;
+            case ObservationEvent { Observation: MemoryStepObservation m }: OnMemory(m); break;
         }
     }
+
+    /// <summary>The leak watch's memory of a step: live tensors every step, survivors and process memory at check steps. Default: ignored.</summary>
+    void OnMemory(MemoryStepObservation memory) { }
 
     /// <summary>The run starts.</summary>
     void OnStart(RunStart start);

@@ -307,6 +307,7 @@ public class BadInputSuiteTests(Xunit.Abstractions.ITestOutputHelper output)
             psi.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
             psi.Environment["HOME"] = Path.GetTempPath();
             psi.Environment["DOTNET_NOLOGO"] = "1";
+            var clock = Stopwatch.StartNew();
             using var p = Process.Start(psi)!;
             var errTask = p.StandardError.ReadToEndAsync();
             var outTask = p.StandardOutput.ReadToEndAsync();
@@ -315,6 +316,8 @@ public class BadInputSuiteTests(Xunit.Abstractions.ITestOutputHelper output)
             var err = await errTask;
             var stdout = await outTask;
             Assert.True(p.ExitCode == 2, $"{string.Join(" ", args)}: exit {p.ExitCode}: {err} {stdout}");
+            // Each case within 10 s, process start and native library load included (docs/bad-input.md).
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{string.Join(" ", args)}: {clock.Elapsed.TotalSeconds:0.0} s");
             Assert.StartsWith("torchdoctor: ", err);
             Assert.Single(err.Trim().Split('\n'));
             Assert.Contains("permission denied", err);

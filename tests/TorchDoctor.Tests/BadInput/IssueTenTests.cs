@@ -185,13 +185,76 @@ public class IssueTenTests
     }
 
     [Fact]
-    public void P08_long_dtype_with_a_huge_input_and_a_strided_view_checkpoint_exit_2()
+    public void P08_long_dtype_with_a_huge_input_exits_2()
     {
         var (code, _, err) = CliRunner.Run("summary", "--model", "text-lstm", "--input", "2000000000,4000", "--dtype", "long");
         Assert.Equal(2, code);
         OneLine(err);
-        // (A strided-view checkpoint cannot be written from C#: PyBridge's pickler refuses non-contiguous tensors;
-        // PyTorchFiles maps libtorch's "setStorage ... out of bounds" to a one-line ModelFileException.)
+    }
+
+    [Fact]
+    public void P08_a_state_dict_of_strided_views_loads_with_the_values_python_saved()
+    {
+        // Fixtures from tools/make_view_fixtures.py (PyTorch 1.13): torch.save writes slices and transposes as views
+        // into their base tensor's storage (offset + strides); PyBridge failed on them ("setStorage … out of bounds").
+        using (var small = PyTorchFiles.ReadStateDict(Fixtures.Path("porting/strided_view.pt")))
+        {
+            var t = small.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value);
+            Assert.Equal(["w", "b"], small.Tensors.Select(kv => kv.Key));
+            Assert.Equal([4L, 3], t["w"].shape);
+            Assert.Equal([0f, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22], t["w"].contiguous().data<float>().ToArray());
+            Assert.Equal([6f, 7, 8, 9, 10, 11], t["b"].data<float>().ToArray());
+        }
+        // PortNet's state_dict with a column slice, an offset row, a permuted view and two tensors sharing one storage:
+        // every value equals the contiguous file's.
+        using (var views = PyTorchFiles.ReadStateDict(Fixtures.Path("porting/portnet_views.pt")))
+        using (var plain = PyTorchFiles.ReadStateDict(Fixtures.Path("porting/portnet.pt")))
+        {
+            Assert.Equal(plain.Tensors.Select(kv => kv.Key), views.Tensors.Select(kv => kv.Key));
+            var expected = plain.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value);
+            foreach (var (key, v) in views.Tensors)
+            {
+                Assert.Equal(expected[key].shape, v.shape);
+                Assert.True(expected[key].eq(v).all().item<bool>(), key);
+            }
+        }
+        // Both porting paths that read torch.save files: the checkpoint (--pytorch) and the reference (--reference).
+        var (code, output, err) = CliRunner.Run("compare", "--model", "portnet", "--pytorch", Fixtures.Path("porting/portnet_views.pt"),
+            "--reference", Fixtures.Path("porting/portnet_ref.pt"));
+        Assert.True(code == 0, err + output);
+        Assert.Contains("Loaded all 26 tensors", output);
+        var (code2, output2, err2) = CliRunner.Run("compare", "--model", "portnet", "--pytorch", Fixtures.Path("porting/portnet.pt"),
+            "--reference", Fixtures.Path("porting/portnet_ref_views.pt"));
+        Assert.True(code2 == 0, err2 + output2);
+        Assert.Contains("max abs error 0,", output2);
+    }
+
+    [Fact]
+    public void P08_a_view_past_the_end_of_its_storage_exits_2_with_one_line()
+    {
+        // strided_view.pt with its storage cut to 10 of its 24 floats (a valid zip: the CRCs are recomputed), so the
+        // views point past the data: no crash, no wrong numbers, exit 2 naming the file.
+        using var d = new TempDir();
+        var cut = d.File("cut_view.pt");
+        using (var src = System.IO.Compression.ZipFile.OpenRead(Fixtures.Path("porting/strided_view.pt")))
+        using (var dst = System.IO.Compression.ZipFile.Open(cut, System.IO.Compression.ZipArchiveMode.Create))
+            foreach (var e in src.Entries)
+            {
+                using var input = e.Open();
+                using var ms = new MemoryStream();
+                input.CopyTo(ms);
+                var bytes = ms.ToArray();
+                if (e.FullName.EndsWith("/data/0", StringComparison.Ordinal)) bytes = bytes[..40];
+                using var output = dst.CreateEntry(e.FullName, System.IO.Compression.CompressionLevel.NoCompression).Open();
+                output.Write(bytes);
+            }
+        foreach (var args in new[] { new[] { "compare", "--model", "portnet", "--pytorch", cut }, ["compare", "--model", "portnet", "--reference", cut] })
+        {
+            var (code, _, err) = CliRunner.Run(args);
+            Assert.Equal(2, code);
+            OneLine(err);
+            Assert.Contains("cut_view.pt", err);
+        }
     }
 
     [Fact]

@@ -180,6 +180,11 @@ public class CurveDetectorTests
         // 1 of 9 (11%) is below 20%.
         double[] one = [0.5, 0.6, 0.7, 0.6, 0.75, 0.8, 0.85, 0.86, 0.9, 0.91];
         Assert.Null(CurveDetectors.Oscillation(Epochs(loss, valAcc: one), T));
+        // 5 epochs, one dip of 0.15 (1 of 4 = 25%): a single reversal is noise, not oscillation; a second one is.
+        double[] five = [0.5, 0.8, 0.65, 0.85, 0.9];
+        Assert.Null(CurveDetectors.Oscillation(Epochs(loss.Take(5).ToArray(), valAcc: five), T));
+        double[] twice = [0.5, 0.8, 0.65, 0.85, 0.7];
+        Assert.NotNull(CurveDetectors.Oscillation(Epochs(loss.Take(5).ToArray(), valAcc: twice), T));
     }
 
     [Fact]

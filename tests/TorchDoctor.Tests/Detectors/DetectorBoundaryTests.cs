@@ -89,6 +89,26 @@ public class DetectorBoundaryTests
     }
 
     [Fact]
+    public void A_lasting_norm_jump_is_an_explosion_only_while_the_loss_is_not_improving()
+    {
+        // Measured on the lr-too-high demo's fixed run (Adam 1e-3): norms 0.28 at the start, 3–9 at step 76, loss falling.
+        static IEnumerable<StepObservations> Stream(double lossAfter) =>
+            Enumerable.Range(0, 9).Select(i => new StepObservations
+            {
+                Step = i, Sampled = true, Loss = 2.0,
+                Parameters = [Weight(i, "l0", 0, 1), Weight(i, "l1", 1, 1), Weight(i, "l2", 2, 1)], GlobalGradNorm = Math.Sqrt(3),
+            }).Concat(Enumerable.Range(9, 3).Select(i => new StepObservations
+            {
+                Step = i, Sampled = true, Loss = lossAfter,
+                Parameters = [Weight(i, "l0", 0, 20), Weight(i, "l1", 1, 20), Weight(i, "l2", 2, 20)], GlobalGradNorm = 20 * Math.Sqrt(3),
+            }));
+        // Last 5 losses: (2 × 2.0 + 3 × L) / 5 against the best earlier 5-step mean 2.0, limit 1.25 × 2.0 = 2.5.
+        Assert.Contains(Run(Flow, Stream(3.0)), x => x.Code == "TD2002");        // 2.6 ≥ 2.5: rising with the norms
+        Assert.DoesNotContain(Run(Flow, Stream(2.8)), x => x.Code == "TD2002");  // 2.48 < 2.5
+        Assert.DoesNotContain(Run(Flow, Stream(0.5)), x => x.Code == "TD2002");  // falling: a healthy run leaving its flat start
+    }
+
+    [Fact]
     public void A_single_jump_at_tiny_norms_is_not_an_explosion()
     {
         // Issue 9's trial: a confident binary classifier, global norm 0.41 against a median of 0.037, once.
@@ -117,6 +137,37 @@ public class DetectorBoundaryTests
         Assert.Equal("block.relu", f.Module);
         Assert.Empty(Run(d, Acts(3, s => Act(s, "block.relu", "ReLU", 0, zeroFraction: 0.69))));
         Assert.Empty(Run(d, Acts(2, s => Act(s, "block.relu", "ReLU", 0, zeroFraction: 0.95))));
+    }
+
+    private static IEnumerable<StepObservations> ActsAt(IEnumerable<long> steps, Func<long, double> zeroFraction)
+        => steps.Select(s => new StepObservations { Step = s, Sampled = true, Activations = [Act(s, "relu1", "ReLU", 0, zeroFraction: zeroFraction(s))] });
+
+    [Fact]
+    public void Dead_relu_needs_a_span_of_training_steps()
+    {
+        var d = new ActivationDetector();
+        // Three samples at 95% covering 20 training steps (0, 9, 19): dead. Covering 19 (0, 9, 18): not yet.
+        var f = Assert.Single(Run(d, ActsAt([0, 9, 19], _ => 0.95)));
+        Assert.Equal(19, f.Step);
+        Assert.Equal("0–19 (3 sampled; ≥ 20 steps needed)", f.Evidence["steps"]);
+        Assert.Empty(Run(d, ActsAt([0, 9, 18], _ => 0.95)));
+        // The dense start: every step sampled, a layer pushed past 70% from step 10 to step 25 that recovers (the corpus
+        // CNN's transient) is not dead; the same layer staying off is named once the run covers 20 steps (step 29).
+        Assert.Empty(Run(d, ActsAt(Enumerable.Range(0, 40).Select(i => (long)i), s => s is >= 10 and <= 25 ? 0.8 : 0.55)));
+        var stays = Run(d, ActsAt(Enumerable.Range(0, 40).Select(i => (long)i), s => s >= 10 ? 0.8 : 0.55));
+        Assert.Equal(29, stays[0].Step);
+        Assert.All(stays, x => Assert.Equal("relu1", x.Module));
+        // One sample below the threshold breaks the run: it starts again after it.
+        Assert.Empty(Run(d, ActsAt([0, 10, 15, 20, 30], s => s == 15 ? 0.6 : 0.9)));
+    }
+
+    [Fact]
+    public void Dead_relu_sampling_every_step_fires_once_the_window_is_full()
+    {
+        // A window of 10 samples taken at every step spans only 10 steps: a layer off at every one of them is dead.
+        var f = Run(new ActivationDetector(), ActsAt(Enumerable.Range(0, 12).Select(i => (long)i), _ => 0.9), new DetectorThresholds(), historyCapacity: 10);
+        Assert.Equal(9, f[0].Step);
+        Assert.Empty(Run(new ActivationDetector(), ActsAt(Enumerable.Range(0, 9).Select(i => (long)i), _ => 0.9), new DetectorThresholds(), historyCapacity: 10));
     }
 
     private static IEnumerable<StepObservations> HiddenGate(int n, double saturated)

@@ -24,10 +24,10 @@ internal static class Synthetic
         };
 
     /// <summary>Feeds steps through a history and a detector; returns every finding.</summary>
-    public static List<Finding> Run(ITrainingDetector detector, IEnumerable<StepObservations> steps, DetectorThresholds? t = null)
+    public static List<Finding> Run(ITrainingDetector detector, IEnumerable<StepObservations> steps, DetectorThresholds? t = null, int historyCapacity = 20)
     {
         t ??= new DetectorThresholds();
-        var h = new TrainingHistory(20);
+        var h = new TrainingHistory(historyCapacity);
         var all = new List<Finding>();
         foreach (var s in steps)
         {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TorchDoctor.Reporting;
 using TorchDoctor.Findings;
 using TorchDoctor.Inspection;
@@ -215,6 +216,66 @@ public class ModelSummaryTests
         Assert.Equal(15, r.Rows[4].Params);
         Assert.Contains(r.Findings, f => f.Code == StructureCodes.OpaqueModule.Code);
         Assert.DoesNotContain(r.Findings, f => f.Code is "TD1001" or "TD1002");
+        // The rows carry the Python classes the archive was scripted from, not TorchSharp's ScriptModule wrapper.
+        Assert.Equal(["TinyNet", "Conv2d", "ReLU", "AdaptiveAvgPool2d", "Linear"], r.Rows.Select(x => x.Type));
+        // Mult-adds and forward/backward sizes of layers that run inside TorchScript are unknown, not 0 and not the
+        // parameter count (the root used to get multAdds 55 = its parameters).
+        Assert.All(r.Rows, row => Assert.Null(row.MultAdds));
+        Assert.Null(r.MultAdds);
+        Assert.Null(r.ForwardBackwardBytes);
+        Assert.Null(r.EstimatedTotalBytes);
+        var text = r.ToText();
+        Assert.Contains("Total mult-adds: unknown", text);
+        Assert.Contains("Forward/backward pass size: unknown", text);
+        Assert.Contains("Estimated Total Size: unknown", text);
+        Assert.DoesNotContain("ScriptModule", text);
+        var j = CliRunner.Json(Exporters.Render(r, "json"));
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("multAdds").ValueKind);
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("forwardBackwardBytes").ValueKind);
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("estimatedTotalBytes").ValueKind);
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("layers")[0].GetProperty("multAdds").ValueKind);
+        Assert.Equal("TinyNet", j.GetProperty("layers")[0].GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void TorchScript_rows_show_nested_mangled_and_numbered_class_names()
+    {
+        // Fixture: tools/make_script_type_fixtures.py (Sequential children declared as __annotations__["0"], one
+        // Conv2d class mangled by TorchScript because the two blocks differ).
+        using var model = TorchScriptLoader.Load(Fixtures.Path("nested_script.pt"));
+        var r = ModelSummary.Run(model, new SummaryOptions { InputShapes = [[1, 1, 8, 8]], MeasureMemory = false });
+        Assert.True(r.Succeeded);
+        var types = r.Rows.ToDictionary(x => x.Path, x => x.Type);
+        Assert.Equal("NestedNet", types[""]);
+        Assert.Equal("Sequential", types["stem"]);
+        Assert.Equal("Conv2d", types["stem.0"]);
+        Assert.Equal("BatchNorm2d", types["stem.1"]);
+        Assert.Equal("ReLU", types["stem.2"]);
+        Assert.Equal("ModuleList", types["blocks"]);
+        Assert.Equal("Block", types["blocks.0"]);
+        Assert.Equal("Block", types["blocks.1"]);
+        Assert.Equal("Conv2d", types["blocks.0.conv"]);
+        Assert.Equal("Conv2d", types["blocks.1.conv"]);
+        Assert.Equal("Linear", types["head"]);
+        Assert.DoesNotContain(r.Rows, x => x.Type == "ScriptModule");
+        Assert.Null(r.MultAdds);
+    }
+
+    [Fact]
+    public void Text_table_fits_120_columns()
+    {
+        // torchinfo's default table is 90 columns wide; ours adds Path, Trainable, Kernel Shape and Mult-Adds and was
+        // ~190 with fixed 25-wide columns. Columns are now as wide as their content.
+        using var model = torchvision.models.resnet18();
+        var r = ModelSummary.Run(model, new SummaryOptions { InputShapes = [[1, 3, 224, 224]], MeasureMemory = false });
+        var lines = r.ToText().Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        Assert.Contains(lines, l => l.Contains("layer1.0.conv1", StringComparison.Ordinal) && l.Contains("[1, 64, 56, 56]", StringComparison.Ordinal));
+        Assert.True(lines.Max(l => l.Length) <= SummaryText.TargetWidth, string.Join("\n", lines.Where(l => l.Length > SummaryText.TargetWidth)));
+        Assert.True(lines.Max(l => l.Length) >= 90);   // still a table, not squeezed
+        // Prose (a failure explanation, findings) wraps to the same width.
+        var failed = ModelSummary.Run(model, new SummaryOptions { InputShapes = [[1, 1, 224, 224]], MeasureMemory = false });
+        Assert.False(failed.Succeeded);
+        Assert.True(failed.ToText().Split('\n').Max(l => l.TrimEnd('\r').Length) <= SummaryText.TargetWidth);
     }
 
     [Fact]

@@ -67,6 +67,7 @@ public sealed class HtmlReportTests : IDisposable
         // Findings come before the charts.
         Assert.True(html.IndexOf("id=\"findings\"", StringComparison.Ordinal) < html.IndexOf("id=\"runs\"", StringComparison.Ordinal));
         Assert.Contains("TD2101", html, StringComparison.Ordinal);
+        Assert.Contains("\"onset\":", html, StringComparison.Ordinal);   // the overfitting onset, marked on the loss chart
     }
 
     [ChromiumFact]
@@ -79,7 +80,32 @@ public sealed class HtmlReportTests : IDisposable
         Assert.Equal(0, Chromium.BodyAttribute(dom, "data-errors"));
         // overfit run: loss + accuracy; recorded run: loss, lr, heatmap, dead fractions, memory; one sample grid.
         Assert.Equal(8, Chromium.BodyAttribute(dom, "data-charts"));
-        foreach (var kind in new[] { "Loss", "Accuracy", "Learning rate", "Gradient norm per layer (log10)", "Dead-unit fraction (ReLU)", "Process memory (MiB)", "samples" })
+        foreach (var kind in new[] { "Loss", "Accuracy", "Learning rate", "Gradient norm per layer (log10)", "Dead-unit fraction (ReLU)", "Memory timeline", "samples" })
+            Assert.Contains($"data-chart=\"{kind}\"", dom, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Every chart kind of a demo report (what `demo all` writes, from one short case to stay fast; the overfitting onset
+    /// marker is checked on the analysed log above).
+    /// </summary>
+    internal static readonly string[] DemoChartKinds =
+    [
+        "Loss", "Accuracy", "Learning rate", "Gradient norm per layer (log10)", "Dead-unit fraction (ReLU)", "Memory timeline",
+        "Profiler: self time per module", "Profiler: step phases", "samples",
+    ];
+
+    [ChromiumFact]
+    public void A_demo_report_has_every_chart_kind_and_renders_without_errors()
+    {
+        var path = Path.Combine(_root, "demo.html");
+        var (code, _, err) = CliRunner.Run("demo", "overfitting", "--steps", "40", "--no-fix", "--report", path);
+        Assert.True(code is 0 or 1, err);
+        var html = File.ReadAllText(path);
+        Assert.Contains("<h2>Model: the demos&#39; CNN (mnist-cnn)", html, StringComparison.Ordinal);   // the model table
+        var (dom, consoleErrors) = Chromium.Load(path);
+        Assert.Empty(consoleErrors);
+        Assert.Equal(0, Chromium.BodyAttribute(dom, "data-errors"));
+        foreach (var kind in DemoChartKinds)
             Assert.Contains($"data-chart=\"{kind}\"", dom, StringComparison.Ordinal);
     }
 

@@ -26,6 +26,48 @@ public class DemoCaseTests
             $"accuracy {r.Before.Metrics["testAccuracy"]} → {r.After.Metrics["testAccuracy"]}");
     }
 
+    /// <summary>
+    /// Issue 12's demos: the faulty run names its code (at the module where one is named), no two of its findings advise
+    /// opposite fixes, and the fixed run has no warning or error; each fix shows the improvement it is for.
+    /// </summary>
+    [Theory]
+    [InlineData("overfitting", "TD2101", null)]
+    [InlineData("lr-too-high", "TD2103", null)]
+    [InlineData("eval-mode", "TD2114", "bn1")]
+    [InlineData("no-zero-grad", "TD2117", null)]
+    [InlineData("batch-mixing", "TD2118", "flatten")]
+    [InlineData("bad-init-loss", "TD2110", null)]
+    [InlineData("softmax-logits", "TD2111", "softmax")]
+    [InlineData("slow-convergence", "TD2104", null)]
+    public void Convergence_demo_finds_its_code_and_the_fix_is_quiet(string name, string code, string? module)
+    {
+        var r = DemoCatalog.Find(name)!.Run(new DemoOptions());
+        Assert.True(r.Findings.Any(f => f.Code == code && (module is null || f.Module == module)),
+            $"{name}: expected {code}{(module is null ? "" : " at " + module)}; found {string.Join("; ", r.Findings.Select(f => $"{f.Code} at {f.Module}"))}");
+        foreach (var a in r.Findings)
+            foreach (var b in r.Findings)
+                Assert.False(a.Remedy.Contradicts(b.Remedy), $"{name}: {a.Code} ({a.Remedy}) contradicts {b.Code} ({b.Remedy})");
+        Assert.NotNull(r.After);
+        Assert.True(!r.After!.Findings.Any(f => f.Severity >= Severity.Warning),
+            $"{name} fixed run: {string.Join("; ", r.After.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => f.ToString()))}");
+        var (before, after) = (r.Before.Metrics, r.After.Metrics);
+        switch (name)
+        {
+            case "overfitting":
+                Assert.True(after["bestValLoss"] < before["bestValLoss"], $"best val loss {before["bestValLoss"]} → {after["bestValLoss"]}");
+                break;
+            case "slow-convergence":
+                Assert.True(after["fewerStepsPercent"] >= 40, $"{after["fewerStepsPercent"]}% fewer steps");
+                break;
+            case "eval-mode":
+                Assert.True(after["testAccuracy"] >= before["testAccuracy"] - 0.01);
+                break;
+            default:
+                Assert.True(after["testAccuracy"] > before["testAccuracy"] + 0.1, $"accuracy {before["testAccuracy"]} → {after["testAccuracy"]}");
+                break;
+        }
+    }
+
     [Fact]
     public void Clean_run_has_no_warning_or_error()
     {

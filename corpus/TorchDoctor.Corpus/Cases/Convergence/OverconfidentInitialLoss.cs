@@ -1,4 +1,5 @@
 using TorchDoctor.Findings;
+using TorchDoctor.Observations;
 using TorchDoctor.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -15,7 +16,7 @@ public sealed class OverconfidentInitialLoss : CorpusCase
         Id = "overconfident-initial-loss",
         Title = "Output Linear initialised with init.normal_(w, 0, 3): confident random logits, first loss ~15 instead of ln 10 = 2.3",
         Source = "Karpathy, 'A recipe for training neural networks' (verify loss @ init); CS231n; issue 12 (initial loss vs ln C)",
-        Expected = new("TD2110", "fc2"),
+        Expected = new("TD2110", null),
         Capability = Capabilities.Convergence,
         Fix = "default initialisation of the output layer",
         Steps = 100,
@@ -45,7 +46,7 @@ public sealed class OverconfidentInitialLoss : CorpusCase
             using var scope = NewDisposeScope();
             doctor.BeginStep();
             optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(x), y);
+            var loss = doctor.Loss(model.call(x), y, LossKind.CrossEntropy);   // cross_entropy, checked
             loss.backward();
             doctor.AfterBackward(loss);
             optimizer.step();

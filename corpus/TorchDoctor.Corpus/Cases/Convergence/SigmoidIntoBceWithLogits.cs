@@ -1,4 +1,5 @@
 using TorchDoctor.Findings;
+using TorchDoctor.Observations;
 using TorchDoctor.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -47,7 +48,7 @@ public sealed class SigmoidIntoBceWithLogits : CorpusCase
             using var scope = NewDisposeScope();
             doctor.BeginStep();
             optimizer.zero_grad();
-            var loss = functional.binary_cross_entropy_with_logits(model.call(x), y);
+            var loss = doctor.Loss(model.call(x), y, LossKind.BinaryCrossEntropyWithLogits);   // binary_cross_entropy_with_logits, checked
             loss.backward();
             doctor.AfterBackward(loss);
             optimizer.step();

@@ -1,4 +1,5 @@
 using TorchDoctor.Findings;
+using TorchDoctor.Observations;
 using TorchDoctor.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -47,7 +48,7 @@ public sealed class SoftmaxBeforeCrossEntropy : CorpusCase
             using var scope = NewDisposeScope();
             doctor.BeginStep();
             optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(x), y);
+            var loss = doctor.Loss(model.call(x), y, LossKind.CrossEntropy);   // cross_entropy, checked
             loss.backward();
             doctor.AfterBackward(loss);
             optimizer.step();

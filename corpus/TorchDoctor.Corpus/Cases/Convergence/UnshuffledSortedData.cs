@@ -1,4 +1,5 @@
 using TorchDoctor.Findings;
+using TorchDoctor.Observations;
 using TorchDoctor.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -14,8 +15,8 @@ public sealed class UnshuffledSortedData : CorpusCase
     {
         Id = "unshuffled-sorted-data",
         Title = "Training data sorted by label and batched in order (shuffle=false): every batch is one class, the loss swings between classes",
-        Source = "Stack Overflow 'validation accuracy stuck: forgot to shuffle'; AutoTrainer: oscillating loss; issue 12 (oscillation)",
-        Expected = new("TD2105", Expectation.Root),
+        Source = "Stack Overflow 'validation accuracy stuck: forgot to shuffle'; AutoTrainer: oscillating loss; issue 12 (oscillation); TD3019 of the data checker, seen from the loop",
+        Expected = new("TD3019", null),
         Capability = Capabilities.Convergence,
         Fix = "shuffled batches",
         Steps = 160,
@@ -49,7 +50,7 @@ public sealed class UnshuffledSortedData : CorpusCase
             var y = ys.index_select(0, idx);
             doctor.BeginStep();
             optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(x), y);
+            var loss = doctor.Loss(model.call(x), y, LossKind.CrossEntropy);   // cross_entropy, checked
             loss.backward();
             doctor.AfterBackward(loss);
             optimizer.step();

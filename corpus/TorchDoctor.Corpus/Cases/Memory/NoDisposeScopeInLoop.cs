@@ -16,7 +16,7 @@ public sealed class NoDisposeScopeInLoop : CorpusCase
         Title = "Training loop written as in PyTorch, with no NewDisposeScope(): activations, gradients' temporaries and batches pile up until the GC runs",
         Source = "TorchSharp docs 'Memory management' and issues on native memory growing during training (dotnet/TorchSharp); issue 13 (tensors created outside a dispose scope)",
         Expected = new("TD6001", null),   // a leak is about the run, not a module
-        Capability = Capabilities.Memory,
+        Capability = Capabilities.MemoryUnreachable,   // see Capabilities.MemoryUnreachable: not a reachable-tensor leak
         Fix = "using var scope = NewDisposeScope() per step",
         Steps = 200,
     };

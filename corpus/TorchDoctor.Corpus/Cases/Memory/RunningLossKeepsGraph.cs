@@ -15,7 +15,7 @@ public sealed class RunningLossKeepsGraph : CorpusCase
         Id = "running-loss-keeps-graph",
         Title = "Epoch loss summed as a tensor (total = total + loss) outside the dispose scope: every step's graph stays alive",
         Source = "PyTorch FAQ 'my model reports cuda runtime error(2): out of memory' (total_loss += loss); TorchSharp memory-management docs (dispose scopes); issue 13 (leaks)",
-        Expected = new("TD6001", null),   // a leak is about the run, not a module
+        Expected = new("TD6002", null),   // graph leak: a kept tensor chains every step's graph (docs/findings.md)
         Capability = Capabilities.Memory,
         Fix = "total += loss.item<float>()",
         Steps = 200,
