@@ -127,7 +127,7 @@ public sealed partial class CliApp
         "dead-relu" => "2 Common problems: dead ReLUs",
         "nan-origin" => "2 Common problems: NaN/Inf",
         "bad-data" => "3 Data loading",
-        "overfitting" => "2 Common problems: overfitting",
+        "overfitting" => "9 Case studies: overfitting",
         _ when demo.Contains("shape", StringComparison.Ordinal) => "4 Shapes",
         _ when demo.Contains("leak", StringComparison.Ordinal) || demo.Contains("memory", StringComparison.Ordinal) => "6 Memory",
         _ when demo.Contains("profil", StringComparison.Ordinal) || demo.Contains("slow", StringComparison.Ordinal) => "5 Hooks and profiling",
@@ -147,7 +147,8 @@ public sealed partial class CliApp
             if (dir is null || !Directory.Exists(dir)) continue;
             try
             {
-                foreach (var log in Logs.LogDirectory.Read(dir))
+                // The faulty run first, then its fix (the directories sort "after" before "before").
+                foreach (var log in Logs.LogDirectory.Read(dir).OrderBy(l => l.Name.StartsWith("before", StringComparison.Ordinal) ? 0 : 1))
                 {
                     var run = Logs.LogAnalysis.Analyze(log, displayName: $"{r.Case} / {log.Name}");
                     model.Runs.Add(ReportRun.From(run));

@@ -93,14 +93,28 @@ public sealed class LeakyTrainer
     private Tensor Forward(Tensor x, Tensor y, Doctor? doctor)
     {
         doctor?.BeginStep();
-        if (_steps % Accumulate == 0) _optimizer.zero_grad();
         var loss = functional.cross_entropy(_model.call(x), y);
-        if (Accumulate > 1) loss = loss / Accumulate;
-        loss.backward();
-        doctor?.AfterBackward(loss);
-        if (++_steps % Accumulate == 0) _optimizer.step();
+        if (Accumulate > 1)
+        {
+            // The remedy's gradient accumulation: TorchDoctor's helper scales the loss and tells the doctor the carried
+            // gradients are intended (no grad-not-zeroed finding).
+            _accumulator ??= new GradientAccumulator(_optimizer, Accumulate, doctor);
+            _accumulator.Backward(loss, x.shape[0]);
+            doctor?.AfterBackward(loss);
+            _accumulator.StepIfReady();
+        }
+        else
+        {
+            _optimizer.zero_grad();
+            loss.backward();
+            doctor?.AfterBackward(loss);
+            _optimizer.step();
+        }
+        _steps++;
         return loss;
     }
+
+    private GradientAccumulator? _accumulator;
 
     /// <summary>
     /// Trains <paramref name="steps"/> steps of a fresh model on the built-in data with a doctor at

@@ -20,6 +20,14 @@ public static class RunTags
     public const string DeadFractionPrefix = "dead_fraction/";
     /// <summary>Process resident memory in MiB (sampled steps).</summary>
     public const string MemoryMb = "memory/resident_mb";
+    /// <summary>Mean training loss of an epoch (<c>doctor.EndEpoch</c>).</summary>
+    public const string EpochTrainLoss = "train/epoch_loss";
+    /// <summary>Validation loss (<c>doctor.EndEpoch</c>, or logged by the loop).</summary>
+    public const string ValLoss = "val/loss";
+    /// <summary>Training accuracy of an epoch.</summary>
+    public const string TrainAccuracy = "train/accuracy";
+    /// <summary>Validation accuracy.</summary>
+    public const string ValAccuracy = "val/accuracy";
     /// <summary>Live TorchSharp tensors at the end of each step (the leak watch's timeline).</summary>
     public const string LiveTensors = "memory/live_tensors";
     /// <summary>Live tensors that survived a full collection, at the leak watch's check steps.</summary>

@@ -82,6 +82,7 @@ public sealed class TrainingHistory
 
     /// <summary>Mean of the first (up to 10) finite losses of the run, or null before the first; fixed once 10 were seen.</summary>
     public double? InitialLoss => _initialCount == 0 ? null : _initialSum / _initialCount;
+    private bool _anyUpdate;
     private double _initialSum;
     private int _initialCount;
 
@@ -97,7 +98,14 @@ public sealed class TrainingHistory
         foreach (var a in s.Activations.Where(a => !a.FinitenessOnly))
             Get(_activations, a.Module).Add(a);
         foreach (var p in s.Parameters) Get(_parameters, p.Name).Add(p);
-        foreach (var u in s.Updates) Get(_updates, u.Name).Add(u);
+        // A sampled step at which no parameter changed although some changed before is a step without optimizer.step():
+        // a micro-batch of gradient accumulation (manual or GradientAccumulator). Its zero updates say nothing about
+        // frozen parameters or update ratios, so they stay out of the update history. (A run whose parameters never change,
+        // lr 0 everywhere, keeps them: that is the frozen-parameter finding.)
+        bool skippedStep = s.Updates.Count > 0 && s.Updates.All(u => u.UpdateNorm == 0) && _anyUpdate;
+        if (s.Updates.Any(u => u.UpdateNorm > 0)) _anyUpdate = true;
+        if (!skippedStep)
+            foreach (var u in s.Updates) Get(_updates, u.Name).Add(u);
         if (s.Parameters.Count > 0) GradientProfiles.Add(s.Parameters);
         if (s.GlobalGradNorm is { } g) GlobalGradNorms.Add((s.Step, g));
     }

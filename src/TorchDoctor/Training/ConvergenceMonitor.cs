@@ -50,6 +50,9 @@ internal sealed class ConvergenceMonitor : IDisposable
         if (hasCode(ConvergenceCodes.InitialLossHigh.Code) && f.Step is null or <= 100 &&
             f.Code is "TD2001" or "TD2002" or "TD2003" or "TD2004" or "TD2009" or "TD2010") return true;
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == TrainingCodes.UpdateRatioLow.Code || f.Code == ConvergenceCodes.LearningRateTooLow.Code)) return true;
+        // update-ratio-low (per step, from the weights) and lr-too-low (per epoch, from the curve) name one cause: the first keeps it.
+        if (f.Code == ConvergenceCodes.LearningRateTooLow.Code && hasCode(TrainingCodes.UpdateRatioLow.Code)) return true;
+        if (f.Code == TrainingCodes.UpdateRatioLow.Code && hasCode(ConvergenceCodes.LearningRateTooLow.Code)) return true;
         // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
         return false;

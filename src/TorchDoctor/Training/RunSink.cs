@@ -63,7 +63,23 @@ public interface IRunSink : IDoctorSink, IDisposable
             case ObservationEvent { Observation: ScalarObservation x }: OnScalar(x.Tag, x.Step, x.Value); break;
             case ObservationEvent { Observation: PhaseObservation p }: OnPhase(p.Name, p.Step); break;
             case ObservationEvent { Observation: MemoryStepObservation m }: OnMemory(m); break;
+            case ObservationEvent { Observation: EpochObservation ep }: OnEpoch(ep); break;
         }
+    }
+
+    /// <summary>
+    /// An epoch ended (<c>doctor.EndEpoch</c>). Default: its numbers as scalars at the epoch's last step, under the tags
+    /// <c>analyze</c> and the report find (<c>train/epoch_loss</c>, <c>val/loss</c>, <c>train/accuracy</c>, <c>val/accuracy</c>).
+    /// </summary>
+    void OnEpoch(EpochObservation epoch)
+    {
+        ArgumentNullException.ThrowIfNull(epoch);
+        var r = epoch.Record;
+        long step = r.Step ?? epoch.Step;
+        OnScalar(Logs.RunTags.EpochTrainLoss, step, r.TrainLoss);
+        if (r.ValLoss is { } vl) OnScalar(Logs.RunTags.ValLoss, step, vl);
+        if (r.TrainAccuracy is { } ta) OnScalar(Logs.RunTags.TrainAccuracy, step, ta);
+        if (r.ValAccuracy is { } va) OnScalar(Logs.RunTags.ValAccuracy, step, va);
     }
 
     /// <summary>The leak watch's memory of a step: live tensors every step, survivors and process memory at check steps. Default: ignored.</summary>

@@ -91,8 +91,9 @@ public class ExtensionPointTests
         bool armed = false;   // the handler first receives the findings so far (replayed on subscription), then the new ones
         doctor.FindingRaised += (_, _) => { if (!armed) return; handled++; throw new InvalidOperationException("handler is broken"); };
         armed = true;
-        Train(doctor, model, opt, 4);
-        Assert.Equal(4, sink.Events.OfType<ObservationEvent>().Count());
+        // 20 steps: the untrained fc1 keeps act ≥ 70% off, and a dead ReLU must stay off over 20 training steps.
+        Train(doctor, model, opt, 20);
+        Assert.Equal(20, sink.Events.OfType<ObservationEvent>().Count());
         Assert.Equal(broken.Calls, sink.Events.Count);
         Assert.Equal(broken.Calls, doctor.SinkErrors.Count(e => e.Sink == broken));
         // A finding raised during training (after attach's TD2012) reaches the throwing handler, which is isolated.
