@@ -105,6 +105,14 @@ public class LeakWatchTests(ITestOutputHelper output)
         // A list of losses keeps tensors and their graphs: the tensor rule names it.
         var list = Series(s => (50 + 2 * s, 62 * MB), to: 40).Select(c => c with { ProbeTensors = c.Step, PastStepGraphs = c.Step }).ToList();
         Assert.Equal("TD6001", LeakDetector.Detect(list, new LeakThresholds())?.Code);
+        // The same when the program's count dips at one check (the doctor's weight copies at a densely sampled step), as
+        // the memory-leak demo's CNN showed: 47, 54, 59, 54, 69 with 10, 15, … 30 graphs.
+        long[] demo = [47, 54, 59, 54, 69];
+        var noisy = Series(s => (demo[(int)(s / 5 - 2)] + s, 62 * MB), from: 10, to: 30).Select(c => c with { ProbeTensors = c.Step, PastStepGraphs = c.Step }).ToList();
+        noisy.Insert(0, new MemoryCheck(5, 60, 62 * MB, 1, 5, 5));
+        var tensorLeak = LeakDetector.Detect(noisy, new LeakThresholds());
+        Assert.Equal("TD6001", tensorLeak?.Code);
+        Assert.Equal("10", tensorLeak!.Evidence["growing since step"]);
     }
 
     [Fact]
