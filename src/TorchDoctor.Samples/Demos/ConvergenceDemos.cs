@@ -24,8 +24,8 @@ internal sealed record LoopSetup(string Label, Func<Module> Model, Func<Module, 
     public int? Patience { get; init; }
     public double? TargetLoss { get; init; }
     public long? TrainSamples { get; init; }
-    /// <summary>Fraction of the training subset given a wrong (seeded random other) label: mislabelled data.</summary>
-    public double LabelNoise { get; init; }
+    /// <summary>Standard deviation of extra Gaussian pixel noise on the training and validation images (clamped to [0, 1]).</summary>
+    public double InputNoise { get; init; }
 }
 
 /// <summary>Runs a <see cref="LoopSetup"/> with a doctor attached (default options): steps, epochs of <c>EpochSteps</c>, evaluation on the test split.</summary>
@@ -49,7 +49,15 @@ internal static class ConvergenceLoop
         double bestVal = double.PositiveInfinity;
         int bestEpoch = -1, epoch = 0;
         bool stopped = false;
-        var (data, held) = s.TrainSamples is { } n ? (Subset(train, n, s.LabelNoise, o.Seed), true) : (train, false);
+        var (data, held) = s.TrainSamples is { } n ? (Subset(train, n), true) : (train, false);
+        using var noisyTest = s.InputNoise > 0 ? Noisy(test, s.InputNoise, o.Seed + 1) : null;
+        if (s.InputNoise > 0)
+        {
+            var noisy = Noisy(data, s.InputNoise, o.Seed);
+            if (held) data.Dispose();
+            (data, held) = (noisy, true);
+            test = noisyTest!;
+        }
         model.train();
         foreach (var (x, y) in data.Forever(64, o.Seed))
         {
@@ -103,21 +111,18 @@ internal static class ConvergenceLoop
         return new DemoRun(s.Label, metrics, doctor.Findings.Where(f => f.Severity != Severity.Info).ToList());
     }
 
-    private static DemoData Subset(DemoData d, long n, double labelNoise, long seed)
+    private static DemoData Noisy(DemoData d, double sigma, long seed)
     {
         using var scope = NewDisposeScope();
-        var labels = d.Labels.narrow(0, 0, n).clone();
-        if (labelNoise > 0)
-        {
-            // The first labelNoise × n samples of a seeded permutation get label (y + k) mod C, k in 1..C-1: always wrong.
-            using var gen = new Generator((ulong)(seed + 4242));
-            long flip = (long)Math.Round(labelNoise * n);
-            var idx = randperm(n, generator: gen).narrow(0, 0, flip);
-            var shift = randint(1, d.Classes, [flip], generator: gen, dtype: ScalarType.Int64);
-            labels.index_put_((labels.index_select(0, idx) + shift).remainder(d.Classes), idx);
-        }
-        return DemoData.FromTensors(d.Images.narrow(0, 0, n).clone(), labels, d.Classes,
-            d.Name + $" (first {n}{(labelNoise > 0 ? $", {labelNoise:P0} mislabelled" : "")})");
+        using var gen = new Generator((ulong)(seed + 777));
+        var images = (d.Images + sigma * randn(d.Images.shape, generator: gen)).clamp(0, 1);
+        return DemoData.FromTensors(images, d.Labels.clone(), d.Classes, d.Name + $" (+ pixel noise σ {sigma:G2})");
+    }
+
+    private static DemoData Subset(DemoData d, long n)
+    {
+        using var scope = NewDisposeScope();
+        return DemoData.FromTensors(d.Images.narrow(0, 0, n).clone(), d.Labels.narrow(0, 0, n).clone(), d.Classes, d.Name + $" (first {n})");
     }
 
     /// <summary>Validation loss and accuracy on up to 1024 test samples, with the setup's (possibly wrong) evaluation habits.</summary>
@@ -183,14 +188,14 @@ public sealed class OverfittingDemo : ConvergenceDemo
     /// <inheritdoc />
     public override string Name => "overfitting";
     /// <inheritdoc />
-    public override string Description => "Wide MLP, Adam 1e-3, on only 256 training samples, 30% of them mislabelled: it memorises them, validation loss turns up while training loss falls.";
+    public override string Description => "Wide MLP, Adam 1e-3, on only 256 noisy training images (pixel noise σ 0.6): it memorises the noise, validation loss turns up while training loss falls.";
     /// <inheritdoc />
     protected override int DefaultSteps => 240;
     /// <inheritdoc />
     protected override string Remedy => "Dropout(0.5) after each hidden layer, AdamW(weight_decay: 0.05), EarlyStopping(patience: 3) restoring the best epoch.";
-    internal override LoopSetup Faulty => new("before: no regularisation", () => DropMlp(0), m => optim.Adam(m.parameters(), 1e-3)) { EpochSteps = 8, TrainSamples = 256, LabelNoise = 0.3 };
+    internal override LoopSetup Faulty => new("before: no regularisation", () => DropMlp(0), m => optim.Adam(m.parameters(), 1e-3)) { EpochSteps = 8, TrainSamples = 256, InputNoise = 0.6 };
     internal override LoopSetup Fixed => new("after: dropout 0.5, AdamW wd 0.05, early stopping", () => DropMlp(0.5), m => optim.AdamW(m.parameters(), 1e-3, weight_decay: 0.05))
-    { EpochSteps = 8, TrainSamples = 256, LabelNoise = 0.3, Patience = 3 };
+    { EpochSteps = 8, TrainSamples = 256, InputNoise = 0.6, Patience = 3 };
 }
 
 /// <summary>Learning rate too high: Adam at 0.1.</summary>

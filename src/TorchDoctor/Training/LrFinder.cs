@@ -20,6 +20,9 @@ public sealed record LrFinderOptions
     public double DivergeFactor { get; init; } = 4;
     /// <summary>The suggestion is the LR of the smoothed-loss minimum divided by this (fastai's lr_min / 10).</summary>
     public double SuggestionDivisor { get; init; } = 10;
+    /// <summary>A descent is a smoothed-loss minimum at least this fraction below the first smoothed loss; without one the
+    /// result's <see cref="LrFinderResult.Descended"/> is false and its suggestion is not to be trusted.</summary>
+    public double MinDescent { get; init; } = 0.05;
 }
 
 /// <summary>The sweep's record and the suggested learning rate.</summary>
@@ -32,9 +35,13 @@ public sealed record LrFinderOptions
 public sealed record LrFinderResult(IReadOnlyList<double> LearningRates, IReadOnlyList<double> Losses, IReadOnlyList<double> Smoothed,
     double MinimumLr, double Suggestion, bool Diverged)
 {
+    /// <summary>False when the smoothed loss never fell <see cref="LrFinderOptions.MinDescent"/> below its start: there was no
+    /// descent to read, so the suggestion is not to be trusted (widen the range or run more steps).</summary>
+    public bool Descended { get; init; } = true;
+
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"LR range test: {LearningRates.Count} steps, smoothed-loss minimum at lr {MinimumLr:G3}{(Diverged ? ", stopped on divergence" : "")}; suggestion {Suggestion:G3}");
+        $"LR range test: {LearningRates.Count} steps, {(Descended ? $"smoothed-loss minimum at lr {MinimumLr:G3}" : "the loss never fell below its start: no descent to read, widen the range or run more steps")}{(Diverged ? ", stopped on divergence" : "")}; suggestion {Suggestion:G3}");
 }
 
 /// <summary>
@@ -47,7 +54,8 @@ public sealed record LrFinderResult(IReadOnlyList<double> LearningRates, IReadOn
 /// Suggestion rule: the LR at the minimum of the smoothed loss, divided by 10. The steepest-slope point that
 /// torch-lr-finder reports moves with noise and with the smoothing (its users report it is unreliable); the
 /// minimum of a smoothed curve is stable, and one decade below it is the last LR that still descends steadily (fastai's
-/// "lr_min / 10"). Tested on several models in tests (Convergence/LrFinderTests) and measured in docs/detectors.md.
+/// "lr_min / 10"). When the loss never fell (a plateau), <see cref="LrFinderResult.Descended"/> is false.
+/// Tested on several models in tests (Convergence/LrFinderTests) and measured in docs/detectors.md.
 /// </para>
 /// </summary>
 public static class LrFinder
@@ -114,7 +122,12 @@ public static class LrFinder
             state.Restore();
         }
         double minLr = bestAt >= 0 ? lrs[bestAt] : o.StartLr;
-        return new LrFinderResult(lrs, raw, smooth, minLr, Math.Max(o.StartLr, minLr / o.SuggestionDivisor), diverged);
+        // A sweep whose smoothed loss never fell clearly below where it started (a model on a plateau, or too few steps at the
+        // useful LRs) has no minimum to read: its "minimum" is noise. The result says so (Descended = false) instead of
+        // pretending; the suggestion keeps the rule, and the caller should widen the range or run more steps. (Tried and
+        // dropped: "the last LR before the loss rose, ÷ 10" suggested lr 1 for plain SGD on the demo CNN, which killed its ReLUs.)
+        bool descended = smooth.Count > 0 && bestAt >= 0 && smooth[bestAt] < (1 - o.MinDescent) * smooth[0];
+        return new LrFinderResult(lrs, raw, smooth, minLr, Math.Max(o.StartLr, minLr / o.SuggestionDivisor), diverged) { Descended = descended };
     }
 
     /// <summary>A bit-identical copy of everything a few training steps change, and its restore.</summary>

@@ -38,7 +38,6 @@ public class DemoCaseTests
     [InlineData("batch-mixing", "TD2118", "flatten")]
     [InlineData("bad-init-loss", "TD2110", null)]
     [InlineData("softmax-logits", "TD2111", "softmax")]
-    [InlineData("slow-convergence", "TD2010|TD2104", null)]
     public void Convergence_demo_finds_its_code_and_the_fix_is_quiet(string name, string code, string? module)
     {
         var r = DemoCatalog.Find(name)!.Run(new DemoOptions());
@@ -55,9 +54,6 @@ public class DemoCaseTests
         {
             case "overfitting":
                 Assert.True(after["bestValLoss"] < before["bestValLoss"], $"best val loss {before["bestValLoss"]} → {after["bestValLoss"]}");
-                break;
-            case "slow-convergence":
-                Assert.True(after["fewerStepsPercent"] >= 40, $"{after["fewerStepsPercent"]}% fewer steps");
                 break;
             case "eval-mode":
                 Assert.True(after["testAccuracy"] >= before["testAccuracy"] - 0.01);
