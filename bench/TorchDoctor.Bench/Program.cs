@@ -9,6 +9,8 @@
 //     [--run-steps N] [--config PREFIX] [--threads N]
 // dotnet run -c Release --project bench/TorchDoctor.Bench -- --micro     (ways to compute the statistics, µs per step)
 // dotnet run -c Release --project bench/TorchDoctor.Bench -- --detect    (time to the first finding per demo case)
+// dotnet run -c Release --project bench/TorchDoctor.Bench -- --lr-finder (issue 12's LR finder acceptance on Fashion-MNIST)
+// dotnet run -c Release --project bench/TorchDoctor.Bench -- --lr-sweep  (plain SGD's LR range test: sweep length, standardised inputs)
 using System.Diagnostics;
 using System.Globalization;
 using TorchDoctor.Models;
@@ -31,6 +33,7 @@ if (args.Contains("--detect"))
 
 if (args.Contains("--profiler")) { ProfilerBench.Run(args); return; }
 if (args.Contains("--lr-finder")) { LrFinderBench.Run(int.Parse(Arg("--seed", "0"), CultureInfo.InvariantCulture)); return; }
+if (args.Contains("--lr-sweep")) { SgdSweepBench.Run(int.Parse(Arg("--seed", "0"), CultureInfo.InvariantCulture)); return; }
 var model = Arg("--model", "all");
 int blocks = int.Parse(Arg("--blocks", "12"), CultureInfo.InvariantCulture);
 int size = int.Parse(Arg("--size", "224"), CultureInfo.InvariantCulture);

@@ -64,8 +64,8 @@ public sealed partial class CliApp
                         var dir = recordRoot is null ? null : Path.Combine(recordRoot, demo.Name);
                         var options = new DemoOptions
                         {
-                            // `all` keeps to a few minutes: at most 100 steps per run unless --steps says otherwise.
-                            Data = p.GetValue(data)!, Steps = s ?? (all ? 100 : null), Seed = p.GetValue(seed), Fix = !p.GetValue(noFix), RunDirectory = dir,
+                            // `all` keeps to a few minutes: each case's tour steps (100, or what its finding needs) unless --steps says otherwise.
+                            Data = p.GetValue(data)!, Steps = s ?? (all ? demo.TourSteps : null), Seed = p.GetValue(seed), Fix = !p.GetValue(noFix), RunDirectory = dir,
                             Log = status is not null ? line => status($"{demo.Name}: {line}")
                                 : asJson || Quiet ? null : line => Console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]"),
                         };

@@ -52,6 +52,9 @@ public interface IDemoCase
     string Description { get; }
     /// <summary>Runs the case.</summary>
     DemoResult Run(DemoOptions options);
+    /// <summary>Steps per run in the <c>demo all</c> tour (unless <c>--steps</c> is given): 100, or what the case's finding
+    /// needs to show (slow-convergence: six 50-step epochs).</summary>
+    int TourSteps => 100;
 }
 
 /// <summary>Every demo case in this assembly (each a public class implementing <see cref="IDemoCase"/> with a parameterless constructor).</summary>

@@ -339,15 +339,17 @@ public static class CurveDetectors
         double reference = lnC ?? (c.InitialLosses.Count > 0 ? c.InitialLosses[0] : e[0].TrainLoss);
         var last = e[^1];
         if (!(reference > 0) || last.TrainLoss <= t.FarFromFloor * reference) return null;
-        string gainText = acc ? $"best per-epoch accuracy gain {F(best)}" : $"best per-epoch loss decrease {F(best * 100)}%";
-        string refText = lnC is not null ? $"ln C = {F(reference)}" : $"the first loss {F(reference)}";
+        // The numbers printed are the numbers tested: the gain against SlowGain (a loss decrease as a percentage of both), the
+        // train loss against FarFromFloor × reference.
+        string gainText = acc ? $"best per-epoch accuracy gain {F(best)} (below {F(t.SlowGain)})" : $"best per-epoch loss decrease {F(best * 100)}% (below {F(t.SlowGain * 100)}%)";
+        string refText = lnC is not null ? $"{F(t.FarFromFloor * reference)} ({F(t.FarFromFloor)} × ln C, ln C = {F(reference)})" : $"{F(t.FarFromFloor * reference)} ({F(t.FarFromFloor)} × the first loss {F(reference)})";
         var ev = new Dictionary<string, string>
         {
             ["best gain in window"] = F(best), ["gain measure"] = acc ? "train accuracy" : "relative train loss",
             ["window (epochs)"] = t.SlowWindow.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["latest train loss"] = F(last.TrainLoss), ["reference"] = F(reference),
         };
-        var stalled = $"Over the last {t.SlowWindow} epochs the {gainText} (below {F(t.SlowGain)}) while the train loss {F(last.TrainLoss)} is still above {F(t.FarFromFloor)} × {refText}";
+        var stalled = $"Over the last {t.SlowWindow} epochs the {gainText} while the train loss {F(last.TrainLoss)} is still above {refText}";
         double? lr = LastLr(c);
         double? peak = c.PeakLearningRate ?? c.Epochs.Select(x => x.LearningRate).Where(x => x is not null).DefaultIfEmpty(null).Max();
         if (lr is { } l && peak is { } p && p > 0 && l < p * t.DecayedLrFraction)

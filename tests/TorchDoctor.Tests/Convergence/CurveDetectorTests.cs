@@ -93,6 +93,9 @@ public class CurveDetectorTests
         var f = CurveDetectors.Stalled(slow, T);
         Assert.NotNull(f);
         Assert.Equal(ConvergenceCodes.LearningRateTooLow.Code, f!.Code);   // 2.13 ≥ 0.9 × ln 10: the loss never left ln C
+        // The message prints the numbers its rule tested: the gain against 0.01 and the loss against 0.5 × ln 10 = 1.1513.
+        Assert.Contains("accuracy gain 0.0099 (below 0.01)", f.Message);
+        Assert.Contains("above 1.1513 (0.5 × ln C, ln C = 2.3026)", f.Message);
         Assert.Null(CurveDetectors.Stalled(Epochs(loss, loss, Acc(0.0101)) with { LossKind = LossKind.CrossEntropy, Classes = 10 }, T));
     }
 
@@ -104,6 +107,7 @@ public class CurveDetectorTests
         var f = CurveDetectors.Stalled(Epochs(slow, slow), T)!;
         Assert.Equal(ConvergenceCodes.SlowConvergence.Code, f.Code);
         Assert.Contains("too small", f.Message);
+        Assert.Contains("loss decrease 0.5155% (below 1%)", f.Message);   // best gain in the window: (0.97 − 0.965) / 0.97
         // Learned fast, then stopped at 0.6 of the start: plateau.
         double[] plateau = [1.0, 0.8, 0.65, 0.62, 0.619, 0.618, 0.617, 0.616, 0.615];
         Assert.Equal(ConvergenceCodes.Plateau.Code, CurveDetectors.Stalled(Epochs(plateau), T)!.Code);

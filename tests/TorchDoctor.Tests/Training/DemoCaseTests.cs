@@ -38,6 +38,7 @@ public class DemoCaseTests
     [InlineData("batch-mixing", "TD2118", "flatten")]
     [InlineData("bad-init-loss", "TD2110", null)]
     [InlineData("softmax-logits", "TD2111", "softmax")]
+    [InlineData("slow-convergence", "TD2104", null)]
     public void Convergence_demo_finds_its_code_and_the_fix_is_quiet(string name, string code, string? module)
     {
         var r = DemoCatalog.Find(name)!.Run(new DemoOptions());
@@ -58,10 +59,36 @@ public class DemoCaseTests
             case "eval-mode":
                 Assert.True(after["testAccuracy"] >= before["testAccuracy"] - 0.01);
                 break;
+            case "slow-convergence":
+                AssertFortyPercentFewerSteps(r);
+                break;
             default:
                 Assert.True(after["testAccuracy"] > before["testAccuracy"] + 0.1, $"accuracy {before["testAccuracy"]} → {after["testAccuracy"]}");
                 break;
         }
+    }
+
+    /// <summary>The guide's case study 3 on its own data: plain SGD lr 1e-3 on Fashion-MNIST, and the fix (LR range test's
+    /// suggestion + warmup + plateau, still SGD) reaches the faulty run's last loss in at least 40% fewer steps.</summary>
+    [FashionMnistTheory]
+    [InlineData("fashion-mnist")]
+    public void Slow_convergence_fix_on_fashion_mnist_needs_40_percent_fewer_steps(string data)
+    {
+        var r = DemoCatalog.Find("slow-convergence")!.Run(new DemoOptions { Data = data });
+        Assert.Contains(r.Findings, f => f.Code == "TD2104");
+        Assert.DoesNotContain(r.After!.Findings, f => f.Severity >= Severity.Warning);
+        AssertFortyPercentFewerSteps(r);
+    }
+
+    private static void AssertFortyPercentFewerSteps(DemoResult r)
+    {
+        var (before, after) = (r.Before.Metrics, r.After!.Metrics);
+        // The target is the faulty run's last loss (mean of its last 20 steps); the fix must get there, measured in steps.
+        Assert.Equal(before["finalLoss"], before["targetLoss"]);
+        Assert.True(double.IsFinite(after["stepsToTarget"]), "the fix never reached the faulty run's last loss");
+        Assert.True(after["fewerStepsPercent"] >= 40, $"fix: {after["stepsToTarget"]} steps to {before["targetLoss"]} vs {before["steps"]}: {after["fewerStepsPercent"]}% fewer");
+        Assert.Equal(Math.Round(100 * (1 - after["stepsToTarget"] / before["steps"]), 1), after["fewerStepsPercent"]);
+        Assert.True(after["finalLoss"] < before["finalLoss"]);
     }
 
     [Fact]
