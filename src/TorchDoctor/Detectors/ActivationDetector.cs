@@ -8,7 +8,8 @@ namespace TorchDoctor.Detectors;
 /// Dead ReLU (DeepDiagnosis: ≥ 70% of a ReLU layer's outputs ≤ 0 at every one of at least
 /// <see cref="DetectorThresholds.Persistence"/> consecutive sampled steps that together span
 /// <see cref="DetectorThresholds.DeadReluMinSteps"/> training steps: a dead unit stays dead, a transient at initialisation
-/// recovers) and saturated sigmoid/tanh (&gt; 50% of pre-activations beyond ±5, same persistence).
+/// recovers; and at least <see cref="DetectorThresholds.DeadReluUnitFraction"/> of its units fired in no batch of that run,
+/// or ≥ <see cref="DetectorThresholds.DeadReluOutputFraction"/> of its outputs are zero: a sparse layer is not dead) and saturated sigmoid/tanh (&gt; 50% of pre-activations beyond ±5, same persistence).
 /// </summary>
 public sealed class ActivationDetector : ITrainingDetector
 {
@@ -43,6 +44,39 @@ public sealed class ActivationDetector : ITrainingDetector
         return Enumerable.Range(first, n).Select(i => w[i]).ToList();
     }
 
+    /// <summary>
+    /// The dead-ReLU finding for a run of mostly-zero sampled steps, or null for a sparse layer. A sparse layer is not dead: its
+    /// units take turns. Dead means the units that fired in no batch of the run (the probe's union) reach
+    /// <see cref="DetectorThresholds.DeadReluUnitFraction"/>, or the outputs are almost all zero
+    /// (<see cref="DetectorThresholds.DeadReluOutputFraction"/>); without a batch dimension to keep a union over, the zero
+    /// fraction alone decides (DeepDiagnosis).
+    /// </summary>
+    internal static Finding? DeadRelu(string module, string type, IReadOnlyList<ActivationObservation> off, DetectorThresholds t, long step)
+    {
+        double frac = off.Average(a => a.ZeroFraction ?? 0);
+        double? never = off[^1].NeverFiredFraction;
+        bool unitsDead = never is not { } u0 || u0 >= t.DeadReluUnitFraction;
+        if (!unitsDead && frac < t.DeadReluOutputFraction) return null;
+        long from = off[0].Step, to = off[^1].Step;
+        string units = never is { } u
+            ? unitsDead
+                ? $"; {u:P0} of its units fired for no sample in any batch of that run (at least {t.DeadReluUnitFraction:P0} needed): they are dead."
+                : $"; only {u:P0} of its units fired for no sample in any batch of that run, but on average {frac:P0} of its outputs are zero (at least {t.DeadReluOutputFraction:P0}): it passes almost nothing on."
+            : ".";
+        var ev = new Evidence
+        {
+            ["outputs ≤ 0"] = EvidenceValue.Percent(frac),
+            ["threshold"] = EvidenceValue.Percent(t.DeadReluFraction, "P0"),
+            ["steps"] = $"{from}–{to} ({off.Count} sampled; ≥ {t.DeadReluMinSteps} steps needed)",
+        };
+        if (never is { } n) ev["units that never fired in the run"] = EvidenceValue.Percent(n);
+        return Finding.Create(TrainingCodes.DeadRelu, module,
+            $"{module} ({type}) outputs zero for {frac:P0} of its inputs from step {from} to step {to} ({off.Count} sampled steps, none below {t.DeadReluFraction:P0}){units}",
+            "Lower the learning rate; replace it with `LeakyReLU(0.01)` (or ELU/GELU) so units can recover; " +
+            "initialise the layer before it with `init.kaiming_normal_` and zero biases (large negative biases kill units); add BatchNorm before the ReLU.",
+            ev, step);
+    }
+
     /// <inheritdoc />
     public ObservationKinds Needs => ObservationKinds.Activations;
 
@@ -56,23 +90,8 @@ public sealed class ActivationDetector : ITrainingDetector
             if (w is null || w.Count < t.Persistence) continue;
             var recent = w.Latest(t.Persistence).ToList();
             var last = recent[^1];
-            if (last.ZeroFraction is not null && DeadRun(w, t) is { } off)
-            {
-                var frac = off.Average(a => a.ZeroFraction ?? 0);
-                var dead = off.Average(a => a.DeadUnitFraction ?? 0);
-                long from = off[0].Step, to = off[^1].Step;
-                yield return Finding.Create(TrainingCodes.DeadRelu, module,
-                    $"{module} ({last.ModuleType}) outputs zero for {frac:P0} of its inputs from step {from} to step {to} ({off.Count} sampled steps, none below {t.DeadReluFraction:P0}); {dead:P0} of its units never fire for any sample in a batch.",
-                    "Lower the learning rate; replace it with `LeakyReLU(0.01)` (or ELU/GELU) so units can recover; " +
-                    "initialise the layer before it with `init.kaiming_normal_` and zero biases (large negative biases kill units); add BatchNorm before the ReLU.",
-                    new Evidence
-                    {
-                        ["outputs ≤ 0"] = EvidenceValue.Percent(frac),
-                        ["units dead for the whole batch"] = EvidenceValue.Percent(dead),
-                        ["threshold"] = EvidenceValue.Percent(t.DeadReluFraction, "P0"),
-                        ["steps"] = $"{from}–{to} ({off.Count} sampled; ≥ {t.DeadReluMinSteps} steps needed)",
-                    }, step.Step);
-            }
+            if (last.ZeroFraction is not null && DeadRun(w, t) is { } off && DeadRelu(module, last.ModuleType, off, t, step.Step) is { } dead)
+                yield return dead;
             // The model's output activation (a sigmoid/tanh producing the prediction itself) is meant to saturate once the model
             // is confident, and its loss (binary_cross_entropy) cancels the flat slope: not a finding.
             if (last.SaturatedFraction is not null && recent.All(a => a.SaturatedFraction > t.SaturationFraction) && !IsModelOutput(step.Activations, module))

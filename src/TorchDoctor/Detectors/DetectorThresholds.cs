@@ -33,6 +33,19 @@ public sealed record DetectorThresholds
     /// the first updates of a healthy run can push a layer past 70% for a few steps before it recovers (measured on the corpus's
     /// tune split: a CNN with SGD momentum went to 82% at relu1 between steps 10 and 25, back to 55% by step 33).</summary>
     public int DeadReluMinSteps { get; init; } = 20;
+    /// <summary>
+    /// Dead ReLU: besides the run of mostly-zero steps, at least this fraction of the layer's units must have fired for no
+    /// sample of any batch in that run (<see cref="Observations.ActivationObservation.NeverFiredFraction"/>): a dead unit
+    /// never fires (Lu et al. 2019, "Dying ReLU"); the fraction is DeepDiagnosis's 70%, applied to units. A sparse layer is not
+    /// dead: the demo CNN's fc1 ReLU with Adam 1e-3 stays at 71–76% zeros for its whole healthy run (loss 2.31 → 0.36 in 120
+    /// steps), 70% of its units silent for a whole batch of 64, yet all but 5% fire for some batch by step 45; over the 9
+    /// sampled batches of 32 the default schedule gives it by step 38, 52% never fired. Dead layers in the corpus and the demo
+    /// have 100% of units silent.
+    /// </summary>
+    public double DeadReluUnitFraction { get; init; } = 0.7;
+    /// <summary>Dead ReLU: a run of sampled steps whose outputs are on average at least this fraction zero is a finding even when its
+    /// units take turns (a ReLU after a regression output: 92% of predictions clamped to 0 while one unit fires now and then).</summary>
+    public double DeadReluOutputFraction { get; init; } = 0.9;
     /// <summary>Saturation: fraction of pre-activations beyond <see cref="SaturationLimit"/> (issue spec; a sigmoid's slope at 5 is 0.0066).</summary>
     public double SaturationFraction { get; init; } = 0.5;
     /// <summary>Saturation: the pre-activation magnitude that counts as saturated.</summary>

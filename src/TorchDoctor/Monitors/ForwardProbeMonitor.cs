@@ -12,20 +12,22 @@ internal sealed class ForwardProbeMonitor : ITrainingMonitor, IDisposable
 {
     private readonly ProbeKinds _kinds;
     private readonly double _saturationLimit;
+    private readonly double _deadReluFraction;
     private TrainingProbe? _probe;
     private ModuleHooks? _hooks;
 
-    public ForwardProbeMonitor(ProbeKinds kinds, double saturationLimit)
+    public ForwardProbeMonitor(ProbeKinds kinds, double saturationLimit, double deadReluFraction)
     {
         _kinds = kinds;
         _saturationLimit = saturationLimit;
+        _deadReluFraction = deadReluFraction;
     }
 
     private TrainingProbe Probe => _probe ?? throw new InvalidOperationException("The monitor is not attached.");
 
     public void Attach(MonitorHost host)
     {
-        _probe = new TrainingProbe(host.Tree, _kinds, _saturationLimit);
+        _probe = new TrainingProbe(host.Tree, _kinds, _saturationLimit, _deadReluFraction);
         _hooks = ModuleHooks.Attach(host.Tree.Nodes.Select(n => n.Module), _probe);
     }
 
@@ -56,5 +58,9 @@ internal sealed class ForwardProbeMonitor : ITrainingMonitor, IDisposable
         step.ModulesEntered = entered;
     }
 
-    public void Dispose() => _hooks?.Dispose();
+    public void Dispose()
+    {
+        _hooks?.Dispose();
+        _probe?.Dispose();
+    }
 }

@@ -41,6 +41,13 @@ public sealed record ActivationObservation : IObservation
     public double? ZeroFraction { get; init; }
     /// <summary>Fraction of units (output positions beyond the batch dimension) that are ≤ 0 for every sample of the batch; null when not a ReLU-family module.</summary>
     public double? DeadUnitFraction { get; init; }
+    /// <summary>
+    /// Fraction of units that fired for no sample of any batch since this module's current run of sampled steps with at least
+    /// <see cref="Detectors.DetectorThresholds.DeadReluFraction"/> zero outputs began (this batch alone when the run starts
+    /// here, or when the output is below that fraction): the dead units, as opposed to units a sparse layer keeps for other
+    /// samples. Null when not a ReLU-family module with a batch dimension.
+    /// </summary>
+    public double? NeverFiredFraction { get; init; }
     /// <summary>For sigmoid/tanh: fraction of pre-activations (inputs) beyond ±5; null otherwise.</summary>
     public double? SaturatedFraction { get; init; }
     /// <summary>Non-finite values (NaN, ±Inf) in the output.</summary>

@@ -40,36 +40,50 @@ public static class TensorStats
     /// ReLU-family outputs (<paramref name="relu"/>: values ≥ 0) the zero count and the fraction of units that are ≤ 0
     /// for the whole batch, and, when <paramref name="saturationInput"/> is given, the fraction of its elements beyond
     /// ±<paramref name="limit"/>. Non-finite outputs fall back to <see cref="Summary"/>'s exact path.
+    /// For a ReLU-family output with a batch dimension it also returns the units that fired (&gt; 0 for some sample) in this
+    /// batch as a bool mask the caller owns and disposes (<c>Fired</c>), and, given the mask of earlier batches
+    /// (<paramref name="priorFired"/>, same units, same device), the fraction of units that fired in none of them nor in
+    /// this one (<c>NeverFiredWithPrior</c>), in the same read.
     /// </summary>
-    public static (double Mean, double Std, double Min, double Max, long Zeros, long NonFinite, double? DeadUnits, double? Saturated)
-        Activation(Tensor t, bool relu, Tensor? saturationInput, double limit)
+    public static (double Mean, double Std, double Min, double Max, long Zeros, long NonFinite, double? DeadUnits, double? Saturated, Tensor? Fired, double? NeverFiredWithPrior)
+        Activation(Tensor t, bool relu, Tensor? saturationInput, double limit, Tensor? priorFired = null)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var f = t.detach();
         long n = f.numel();
-        if (n == 0) return (0, 0, 0, 0, 0, 0, relu ? 0 : null, saturationInput is null ? null : 0);
+        if (n == 0) return (0, 0, 0, 0, 0, 0, relu ? 0 : null, saturationInput is null ? null : 0, null, null);
         var flat = f.reshape(-1);
         var (mn, mx) = aminmax(flat);
-        var parts = new List<Tensor>(7) { flat.sum(), flat.dot(flat), mn, mx };
+        var parts = new List<Tensor>(8) { flat.sum(), flat.dot(flat), mn, mx };
         bool dead = relu && f.dim() >= 2 && f.shape[0] > 0;
         long units = dead ? n / f.shape[0] : 0;
         // ReLU outputs are ≥ 0, so sign() is 0 or 1 and its sum counts non-zeros without abs() (NaN still propagates).
         if (relu) parts.Add(flat.sign().sum());
-        if (dead) parts.Add(f.reshape(f.shape[0], -1).amax(0).le(0).sum());   // a unit is dead if even its largest value is ≤ 0
+        Tensor? fired = null;
+        bool union = false;
+        if (dead)
+        {
+            fired = f.reshape(f.shape[0], -1).amax(0).gt(0);   // a unit is dead if even its largest value is ≤ 0
+            parts.Add(fired.logical_not().sum());
+            union = priorFired is not null && priorFired.numel() == units && priorFired.device_type == fired.device_type && priorFired.device_index == fired.device_index;
+            if (union) parts.Add(fired.logical_or(priorFired!).logical_not().sum());
+        }
         bool sat = saturationInput is not null && saturationInput.numel() > 0;
         if (sat) parts.Add(saturationInput!.detach().abs().gt(limit).sum());
         var v = Read([.. parts]);
         double? deadUnits = relu ? (dead ? v[5] / units : 0) : null;
+        double? neverFired = union ? v[6] / units : null;
         double? saturated = saturationInput is null ? null : sat ? v[^1] / saturationInput.numel() : 0;
+        fired?.DetachFromDisposeScope();
         if (!double.IsFinite(v[0]) || !double.IsFinite(v[1]) || !double.IsFinite(v[2]) || !double.IsFinite(v[3]) || relu && !double.IsFinite(v[4]))
         {
             var (m, sd, lo, hi, z, bad) = Summary(t, countZeros: relu);
-            return (m, sd, lo, hi, z, bad, deadUnits, saturated);
+            return (m, sd, lo, hi, z, bad, deadUnits, saturated, fired, neverFired);
         }
         double mean = v[0] / n;
         double var = Math.Max(0, v[1] / n - mean * mean);
-        return (mean, Math.Sqrt(var), v[2], v[3], relu ? n - (long)v[4] : 0, 0, deadUnits, saturated);
+        return (mean, Math.Sqrt(var), v[2], v[3], relu ? n - (long)v[4] : 0, 0, deadUnits, saturated, fired, neverFired);
     }
 
     /// <summary>

@@ -35,7 +35,7 @@ public enum ProbeKinds
 /// step, when <see cref="ProbeKinds.NonFinite"/> is on, it checks outputs and gradients for NaN/Inf.
 /// Nothing it computes outlives the hook (dispose scopes, no_grad), and values are never changed.
 /// </summary>
-internal sealed class TrainingProbe : IForwardObserver
+internal sealed class TrainingProbe : IForwardObserver, IDisposable
 {
     private static readonly HashSet<string> ReluFamily = ["ReLU", "ReLU6"];
     private static readonly HashSet<string> Squashing = ["Sigmoid", "Tanh"];
@@ -43,6 +43,11 @@ internal sealed class TrainingProbe : IForwardObserver
     private readonly ModuleTree _tree;
     private ProbeKinds _kinds;
     private readonly double _saturationLimit;
+    private readonly double _deadReluFraction;
+    /// <summary>Per ReLU-family module and unit count: the units that fired in some batch of the module's current run of sampled
+    /// steps with at least <see cref="_deadReluFraction"/> zero outputs (bool masks on the output's device; one per module
+    /// and unit shape, dropped when the run ends).</summary>
+    private readonly Dictionary<(string Path, long Units), Tensor> _fired = [];
     private readonly Lock _gate = new();
     private readonly List<ActivationObservation> _activations = [];
     private readonly List<ActivationGradientObservation> _gradients = [];
@@ -50,11 +55,22 @@ internal sealed class TrainingProbe : IForwardObserver
     private int _exitOrder;
     private int _backwardOrder;
 
-    public TrainingProbe(ModuleTree tree, ProbeKinds kinds, double saturationLimit)
+    public TrainingProbe(ModuleTree tree, ProbeKinds kinds, double saturationLimit, double deadReluFraction)
     {
         _tree = tree;
         _kinds = kinds;
         _saturationLimit = saturationLimit;
+        _deadReluFraction = deadReluFraction;
+    }
+
+    /// <summary>Frees the fired-unit masks.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var m in _fired.Values) m.Dispose();
+            _fired.Clear();
+        }
     }
 
     /// <summary>Probes in force.</summary>
@@ -140,6 +156,35 @@ internal sealed class TrainingProbe : IForwardObserver
         lock (_gate) _activations.Add(o);
     }
 
+    /// <summary>
+    /// Keeps the union of fired units over a run of mostly-zero sampled steps: a step at or above the dead-ReLU fraction joins
+    /// the run (its fired units are added to the mask, or start it); a step below ends the run and drops the mask. Returns the
+    /// fraction of units that fired in no batch of the run so far. Takes ownership of <paramref name="fired"/>.
+    /// </summary>
+    private double? UpdateFired((string, long) key, Tensor? prior, Tensor fired, bool mostlyZero, double? neverFiredWithPrior, double? deadUnits)
+    {
+        lock (_gate)
+        {
+            if (mostlyZero && prior is not null && neverFiredWithPrior is not null)
+            {
+                Tensor union;
+                using (no_grad()) union = prior.logical_or(fired).DetachFromDisposeScope();   // outlives the user's step scope
+                prior.Dispose();
+                fired.Dispose();
+                _fired[key] = union;
+                return neverFiredWithPrior;
+            }
+            prior?.Dispose();
+            if (mostlyZero) _fired[key] = fired;
+            else
+            {
+                _fired.Remove(key);
+                fired.Dispose();
+            }
+            return deadUnits;
+        }
+    }
+
     private ActivationObservation FullObservation(string path, string type, int order, Tensor t, object?[] inputs)
     {
         bool relu = ReluFamily.Contains(type);
@@ -147,8 +192,13 @@ internal sealed class TrainingProbe : IForwardObserver
         foreach (var i in inputs.SelectMany(x => TensorInfo.Tensors(x)))
             if (i.is_floating_point()) { firstInput = i; break; }
         // One read for every statistic of the output (and the saturation of a sigmoid/tanh input).
-        var (mean, std, min, max, zeros, nonFinite, deadUnits, saturated) =
-            TensorStats.Activation(t, relu, Squashing.Contains(type) ? firstInput : null, _saturationLimit);
+        var key = (path, relu && t.dim() >= 2 && t.shape[0] > 0 ? t.numel() / t.shape[0] : 0);
+        Tensor? prior = null;
+        if (key.Item2 > 0) lock (_gate) _fired.TryGetValue(key, out prior);
+        var (mean, std, min, max, zeros, nonFinite, deadUnits, saturated, fired, neverFiredWithPrior) =
+            TensorStats.Activation(t, relu, Squashing.Contains(type) ? firstInput : null, _saturationLimit, prior);
+        double? zeroFraction = !relu ? null : t.numel() == 0 ? 0 : (double)zeros / t.numel();
+        double? neverFired = fired is null ? null : UpdateFired(key, prior, fired, zeroFraction >= _deadReluFraction, neverFiredWithPrior, deadUnits);
         long inputNonFinite = 0;
         if (nonFinite > 0)
             foreach (var i in inputs.SelectMany(x => TensorInfo.Tensors(x)))
@@ -158,8 +208,9 @@ internal sealed class TrainingProbe : IForwardObserver
         {
             Step = Step, Module = path, ModuleType = type, ExitOrder = order, Elements = t.numel(),
             Mean = mean, Std = std, Min = min, Max = max,
-            ZeroFraction = !relu ? null : t.numel() == 0 ? 0 : (double)zeros / t.numel(),
+            ZeroFraction = zeroFraction,
             DeadUnitFraction = deadUnits,
+            NeverFiredFraction = neverFired,
             SaturatedFraction = saturated,
             NonFinite = nonFinite, InputNonFinite = inputNonFinite,
         };

@@ -140,7 +140,7 @@ public sealed class Doctor : IDisposable
             .GroupBy(p => ParamKeys.Identity(p.Parameter)).Select(g => g.First()).ToList();
         _sinks = new SafeAggregateSink([new EventSink(this), .. options.Sinks]);
         // Today's probes are the first monitors; added monitors run after them at every moment.
-        _forward = new ForwardProbeMonitor(options.Probes, options.Thresholds.SaturationLimit);
+        _forward = new ForwardProbeMonitor(options.Probes, options.Thresholds.SaturationLimit, options.Thresholds.DeadReluFraction);
         _monitors = [_forward, new ParameterMonitor(options.Probes)];
         if ((options.Probes & ProbeKinds.Updates) != 0) _monitors.Add(_updates = new UpdateMonitor());
         _monitors.AddRange(options.Monitors);

@@ -106,10 +106,12 @@ public sealed class CorpusTests(CorpusRunFixture run) : IClassFixture<CorpusRunF
         // Correct sigmoid + binary_cross_entropy: no saturated output sigmoid, no explosion from a jump at tiny norms.
         var bce = run.Results.Single(r => r.Info.Id == "clean-binary-sigmoid-bce");
         Assert.Empty(bce.Warnings);
-        // Adam lr 0.1: dead ReLU (lower the LR) and never update-ratio-low (raise it) in the same run.
+        // Adam lr 0.1: lr-too-high (lower the LR) and never update-ratio-low (raise it) in the same run; no dead-relu at relu1,
+        // which is 74% zeros but whose units all fire for some sample of the run (a sparse layer, not a dead one).
         var adam = run.Results.Single(r => r.Info.Id == "adam-lr-too-high" && r.Variant == Variant.Bug);
-        Assert.Contains(adam.Findings, f => f.Code == TrainingCodes.DeadRelu.Code);
+        Assert.Contains(adam.Findings, f => f.Code == ConvergenceCodes.LearningRateTooHigh.Code);
         Assert.DoesNotContain(adam.Findings, f => f.Code == TrainingCodes.UpdateRatioLow.Code);
+        Assert.DoesNotContain(adam.Findings, f => f.Code == TrainingCodes.DeadRelu.Code && f.Module == "relu1");
         // NaN made by the root module's own forward: named (root), never a blank.
         var root = run.Results.Single(r => r.Info.Id == "root-forward-log" && r.Variant == Variant.Bug);
         Assert.Contains(root.Findings, f => f.Code == TrainingCodes.NonFiniteForward.Code && f.Module == ModuleNames.Root);

@@ -161,6 +161,31 @@ public class DetectorBoundaryTests
         Assert.Empty(Run(d, ActsAt([0, 10, 15, 20, 30], s => s == 15 ? 0.6 : 0.9)));
     }
 
+    private static IEnumerable<StepObservations> Sparse(double zeroFraction, double neverFired)
+        => new long[] { 0, 10, 20 }.Select(s => new StepObservations
+        {
+            Step = s, Sampled = true,
+            Activations = [Act(s, "relu1", "ReLU", 0, zeroFraction: zeroFraction) with { NeverFiredFraction = neverFired }],
+        });
+
+    [Fact]
+    public void Dead_relu_needs_dead_units_not_a_sparse_layer()
+    {
+        var d = new ActivationDetector();
+        // The memory-leak demo's fc1 ReLU: 72% zeros over 20 steps, but its units take turns (5% fired in no batch): sparse, alive.
+        Assert.Empty(Run(d, Sparse(0.72, 0.05)));
+        // 70% of the units fired for no sample in any batch of the run: dead (the unit boundary is DeepDiagnosis's 70%).
+        var f = Assert.Single(Run(d, Sparse(0.72, 0.70)));
+        Assert.Contains("70 % of its units fired for no sample in any batch of that run (at least 70 % needed): they are dead.", f.Message);
+        Assert.Equal("70.0 %", f.Evidence["units that never fired in the run"]);
+        Assert.Empty(Run(d, Sparse(0.72, 0.69)));
+        // A ReLU after a regression output: 92% of its outputs are zero while its one unit fires now and then. Still a finding,
+        // on the output clause (≥ 90%), and the message says which clause it met.
+        var o = Assert.Single(Run(d, Sparse(0.92, 0.0)));
+        Assert.Contains("only 0 % of its units fired for no sample in any batch of that run, but on average 92 % of its outputs are zero (at least 90 %)", o.Message);
+        Assert.Empty(Run(d, Sparse(0.89, 0.0)));
+    }
+
     [Fact]
     public void Dead_relu_sampling_every_step_fires_once_the_window_is_full()
     {
