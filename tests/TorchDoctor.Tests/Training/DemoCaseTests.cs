@@ -91,6 +91,16 @@ public class DemoCaseTests
         Assert.True(after["finalLoss"] < before["finalLoss"]);
     }
 
+    /// <summary>The memory-leak demo names its leak and nothing else, in both runs: its CNN's fc1 ReLU is sparse (72% zeros, units
+    /// taking turns), which the dead-ReLU rule once called dead in the faulty and the fixed run.</summary>
+    [Fact]
+    public void Memory_leak_demo_names_the_leak_and_nothing_else()
+    {
+        var r = DemoCatalog.Find("memory-leak")!.Run(new DemoOptions());
+        Assert.Equal(["TD6001"], r.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => f.Code));
+        Assert.DoesNotContain(r.After!.Findings, f => f.Severity >= Severity.Warning);
+    }
+
     [Fact]
     public void Clean_run_has_no_warning_or_error()
     {
