@@ -53,6 +53,7 @@ internal sealed class ForwardProbeMonitor : ITrainingMonitor, IDisposable
     public void OnEndStep(StepContext step)
     {
         var (acts, grads, entered) = Probe.Take();
+        Probe.End();
         step.Activations = acts;
         step.ActivationGradients = grads;
         step.ModulesEntered = entered;

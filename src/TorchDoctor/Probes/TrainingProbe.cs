@@ -102,8 +102,25 @@ internal sealed class TrainingProbe : IForwardObserver, IDisposable
             _entered.Clear();
             _exitOrder = 0;
             _backwardOrder = 0;
+            _between = false;
         }
     }
+
+    /// <summary>
+    /// Ends a step: forward calls until the next <see cref="Begin"/> (validation, the user's evaluation, a check's own passes)
+    /// are not observed. Nothing recorded between steps ever reached a finding (Begin clears it); observing it only cost
+    /// statistics for every evaluation batch after a sampled step and fed evaluation outputs into the fired-unit masks.
+    /// </summary>
+    public void End()
+    {
+        lock (_gate)
+        {
+            Sampled = false;
+            _between = true;
+        }
+    }
+
+    private bool _between;
 
     /// <summary>What the step produced so far.</summary>
     public (List<ActivationObservation> Activations, List<ActivationGradientObservation> Gradients, Dictionary<string, int> Entered) Take()
@@ -122,7 +139,7 @@ internal sealed class TrainingProbe : IForwardObserver, IDisposable
 
     public object? OnExit(Module module, object?[] inputs, object? output)
     {
-        if (!Sampled && !WatchNonFinite) return null;
+        if (_between || !Sampled && !WatchNonFinite) return null;
         // Tuple outputs (LSTM: output, h_n, c_n) are observed through their first tensor; only plain tensor
         // outputs get the gradient node, since a tuple cannot be rebuilt with a replaced element in general.
         bool plain = output is Tensor;

@@ -35,7 +35,7 @@ public class SparseReluTests
         return (model, optim.SGD(head.parameters(), 0.01));
     }
 
-    private static (IReadOnlyList<Finding> Findings, List<double?> NeverFired, List<double?> ZeroFraction) Train(double bias, int steps = 60)
+    private static (IReadOnlyList<Finding> Findings, List<double?> NeverFired, List<double?> ZeroFraction) Train(double bias, int steps = 60, bool evaluateBetweenSteps = false)
     {
         torch.manual_seed(0);
         var (model, opt) = Net(bias);
@@ -56,6 +56,13 @@ public class SparseReluTests
             doctor.AfterBackward(loss);
             opt.step();
             doctor.EndStep();
+            if (evaluateBetweenSteps)
+            {
+                // Validation between steps, on inputs that make every unit fire: not part of training, not observed.
+                model.eval();
+                using (no_grad()) model.call(nn.functional.one_hot(arange(10), 10).to(ScalarType.Float32) * 10);
+                model.train();
+            }
             if (doctor.LastStep!.Activations.FirstOrDefault(a => a.Module == "relu") is { } r)
             {
                 never.Add(r.NeverFiredFraction);
@@ -73,6 +80,15 @@ public class SparseReluTests
         Assert.Equal(0.6, never[0]!.Value, 9);          // the first batch alone: 6 of 10 units silent
         Assert.Equal(0.0, never[^1]!.Value, 9);         // the union over the run: every unit fired
         Assert.DoesNotContain(findings, f => f.Code == TrainingCodes.DeadRelu.Code);
+    }
+
+    [Fact]
+    public void Forward_calls_between_steps_are_not_observed()
+    {
+        // The dead layer stays dead in the doctor's eyes although the evaluation between steps makes every unit fire.
+        var (findings, never, _) = Train(bias: -2, evaluateBetweenSteps: true);
+        Assert.All(never, n => Assert.Equal(1.0, n!.Value, 9));
+        Assert.Contains(findings, f => f.Code == TrainingCodes.DeadRelu.Code);
     }
 
     [Fact]
