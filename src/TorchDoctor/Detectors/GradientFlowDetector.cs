@@ -78,9 +78,15 @@ public sealed class GradientFlowDetector : ITrainingDetector
     {
         var l = history.Losses.Items().Select(x => x.Loss).Where(double.IsFinite).ToList();
         if (l.Count < 10) return true;
-        double recent = l.Skip(l.Count - 5).Average();
-        double best = double.PositiveInfinity;
-        for (int i = 0; i + 5 <= l.Count - 5; i++) best = Math.Min(best, l.Skip(i).Take(5).Average());
+        // One pass: a running sum over a 5-loss window gives every 5-step mean.
+        double sum = 0, best = double.PositiveInfinity, recent = 0;
+        for (int i = 0; i < l.Count; i++)
+        {
+            sum += l[i] - (i >= 5 ? l[i - 5] : 0);
+            if (i < 4) continue;
+            if (i == l.Count - 1) recent = sum / 5;
+            else if (i <= l.Count - 6) best = Math.Min(best, sum / 5);   // windows that end before the recent one starts
+        }
         return best <= 0 || recent >= t.ExplodingLossRise * best;
     }
 

@@ -161,6 +161,27 @@ public class DetectorBoundaryTests
         Assert.Empty(Run(d, ActsAt([0, 10, 15, 20, 30], s => s == 15 ? 0.6 : 0.9)));
     }
 
+    private static bool NotImproving(params double[] losses)
+    {
+        var h = new TrainingHistory();
+        for (int i = 0; i < losses.Length; i++) h.Add(new StepObservations { Step = i, Loss = losses[i] });
+        return GradientFlowDetector.LossNotImproving(h, new DetectorThresholds());
+    }
+
+    [Fact]
+    public void Loss_not_improving_compares_the_last_5_step_mean_with_the_best_earlier_one()
+    {
+        double[] Run(double recent) => [2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 3, .. Enumerable.Repeat(recent, 5)];
+        Assert.True(NotImproving(Run(1.25)));    // 1.25 × the best earlier 5-step mean (1.0)
+        Assert.False(NotImproving(Run(1.24)));
+        Assert.True(NotImproving(1, 1, 1, 1, 1, 1, 1, 1, 1));   // fewer than 10 losses: not known to improve
+        // The recent window never counts as "earlier": ten equal losses are not improving (1.0 ≥ 1.25 × 1.0 is false).
+        Assert.False(NotImproving(Enumerable.Repeat(1.0, 10).ToArray()));
+        // Windows that overlap the recent one are not earlier: here the only earlier window is the first (mean 3), the recent
+        // mean is 2 (improving); counting the overlapping window (3, 1, 1, 1, 1) = 1.4 would call 2 ≥ 1.25 × 1.4 a rise.
+        Assert.False(NotImproving(3, 3, 3, 3, 3, 1, 1, 1, 1, 6));
+    }
+
     private static IEnumerable<StepObservations> Sparse(double zeroFraction, double neverFired)
         => new long[] { 0, 10, 20 }.Select(s => new StepObservations
         {
