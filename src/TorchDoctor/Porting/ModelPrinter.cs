@@ -26,16 +26,20 @@ public static class ModelPrinter
     {
         ArgumentNullException.ThrowIfNull(model);
         Runtime.TorchRuntime.EnsureLoaded();
-        return Build(model, "");
+        return Build(model, "", "", ScriptTypeNames.For(model));
     }
 
-    private static PrintedModule Build(Module module, string name)
+    private static PrintedModule Build(Module module, string name, string path, IReadOnlyDictionary<string, string>? scriptNames)
     {
-        var (type, args, note) = Describe1(module);
+        // A loaded TorchScript module prints as PyTorch prints torch.jit.load's result: RecursiveScriptModule with the
+        // original class name (its extra_repr), read from the archive.
+        var (type, args, note) = module is jit.ScriptModule && scriptNames is not null && scriptNames.TryGetValue(path, out var original)
+            ? ("RecursiveScriptModule", $"original_name={original}", null)
+            : Describe1(module);
         var node = new PrintedModule(name, type, args, note);
         var children = module.named_children().ToList();
         foreach (var (childName, child) in children)
-            node.Add(Build(child, childName));
+            node.Add(Build(child, childName, path.Length == 0 ? childName : path + "." + childName, scriptNames));
         if (children.Count == 0 && module is MultiheadAttention)
         {
             // TorchSharp's MultiheadAttention is native: it has out_proj's parameters but no child module.

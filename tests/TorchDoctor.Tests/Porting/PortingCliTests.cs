@@ -14,7 +14,16 @@ public class PortingCliTests
         Assert.Equal(PrinterTests.Text("portnet.txt"), output.TrimEnd('\n'));
         var (c2, o2, _) = CliRunner.Run("print", Fixtures.Path("tiny_cnn.pt"));
         Assert.Equal(0, c2);
-        Assert.Contains("(conv): ScriptModule()  # TorchScript: type and arguments not available; weight [4, 1, 3, 3], bias [4]", o2);
+        // A TorchScript file prints as PyTorch prints torch.jit.load's result: RecursiveScriptModule and each module's
+        // original class (RecursiveScriptModule.extra_repr), read from the archive.
+        Assert.Equal(string.Join("\n",
+            "RecursiveScriptModule(",
+            "  original_name=TinyNet",
+            "  (conv): RecursiveScriptModule(original_name=Conv2d)",
+            "  (relu): RecursiveScriptModule(original_name=ReLU)",
+            "  (pool): RecursiveScriptModule(original_name=AdaptiveAvgPool2d)",
+            "  (fc): RecursiveScriptModule(original_name=Linear)",
+            ")"), o2.TrimEnd('\n'));
     }
 
     [Fact]
