@@ -23,7 +23,9 @@ public static class CurveDetectors
         Add(LearningRateTooLow(curve, t));
         var high = LearningRateTooHigh(curve, t);
         Add(high);
-        Add(Overfitting(curve, t));
+        var noGeneralization = NoGeneralization(curve, t);
+        Add(noGeneralization);
+        if (noGeneralization is null) Add(Overfitting(curve, t));   // memorising what does not generalise is its consequence
         if (high is null)
         {
             var div = Divergence(curve, t);
@@ -49,13 +51,35 @@ public static class CurveDetectors
         string parameter = frozen.Evidence.TryGetValue("parameter", out var name) ? name.Text : frozen.Module ?? "a parameter";
         return Finding.Create(ConvergenceCodes.LearningRateDecayed, null,
             $"{parameter} receives gradients but no longer changes: the scheduler has decayed the learning rate to {F(l)}, {F(l / p)} of its peak {F(p)} (below {F(t.DecayedLrFraction)}), so training has stopped.",
-            "Step the scheduler once per epoch, not per batch (or give StepLR/CosineAnnealingLR a step_size/T_max in the unit you step it), " +
-            "or let a plateau schedule decide: `WarmupScheduler.WithPlateau(optimizer, warmupSteps, patience: 2, minLr: 1e-6)`.",
+            DecayedAdvice,
             new Dictionary<string, string>
             {
                 ["learning rate"] = F(l), ["peak learning rate"] = F(p), ["threshold"] = $"{F(t.DecayedLrFraction)} × peak",
                 ["frozen parameter"] = parameter,
             }, frozen.Step);
+    }
+
+    /// <summary>
+    /// The cause of vanishing gradients or tiny update ratios (TD2001, TD2009, TD2010) when the optimizer's
+    /// lr × weight_decay is at least <see cref="CurveThresholds.MaxDecayPerStep"/>: decay shrinks every weight by that fraction
+    /// per step, so the weights (and the gradients through them) collapse towards 0 — weight-decay-too-high (TD2121) instead.
+    /// Null otherwise.
+    /// </summary>
+    public static Finding? WeightDecayShrinks(Finding symptom, double? learningRate, double? weightDecay, string? optimizer, CurveThresholds t)
+    {
+        ArgumentNullException.ThrowIfNull(symptom);
+        ArgumentNullException.ThrowIfNull(t);
+        if (symptom.Code is not ("TD2001" or "TD2009" or "TD2010") || learningRate is not { } lr || weightDecay is not { } wd || !(lr * wd >= t.MaxDecayPerStep)) return null;
+        string usual = IsAdamFamily(optimizer) ? "0.01 with AdamW (1e-4 with Adam's L2)" : "1e-4 to 5e-4 with SGD";
+        return Finding.Create(ConvergenceCodes.WeightDecayTooHigh, null,
+            $"{symptom.Message.TrimEnd('.')} at step {symptom.Step}{(symptom.Module is { } m ? $" ({m})" : "")}, and weight_decay {F(wd)} at lr {F(lr)} shrinks every weight by {F(lr * wd * 100)}% per step " +
+            $"(lr × weight_decay; at least {F(t.MaxDecayPerStep * 100)}% counts): the weights, and the gradients through them, collapse towards 0.",
+            $"Lower the weight decay to a usual value ({usual}): e.g. `optim.{optimizer ?? "SGD"}(model.parameters(), lr, weight_decay: {(IsAdamFamily(optimizer) ? "0.01" : "5e-4")})`.",
+            new Dictionary<string, string>
+            {
+                ["learning rate"] = F(lr), ["weight decay"] = F(wd), ["shrink per step (lr × weight_decay)"] = F(lr * wd),
+                ["symptom"] = $"{symptom.Code} {symptom.Slug}",
+            }, symptom.Step);
     }
 
     /// <summary>Means of consecutive blocks of <see cref="CurveThresholds.StepBlock"/> finite step losses (the partial last block dropped).</summary>
@@ -75,6 +99,14 @@ public static class CurveDetectors
     /// </summary>
     private static bool Settled(IReadOnlyList<(long Step, double Mean)> blocks, CurveThresholds t)
         => blocks.Count >= 2 && blocks[0].Mean > 0 && blocks[^1].Mean < t.SettledFraction * blocks[0].Mean;
+
+    /// <summary>
+    /// An epoch series (losses) whose latest value is below <see cref="CurveThresholds.SettledFraction"/> of its first: the run
+    /// has converged far below its start and relative swings around tiny values are noise (the step-level
+    /// <see cref="Settled"/> rule, for epochs). A real relapse climbs back above that fraction and is judged again.
+    /// </summary>
+    private static bool SettledSeries(IReadOnlyList<double> values, CurveThresholds t)
+        => values.Count >= 2 && values[0] > 0 && values[^1] < t.SettledFraction * values[0];
 
     private static double? LastLr(TrainingCurve c) => c.Steps.LastOrDefault(s => s.LearningRate is not null)?.LearningRate ?? c.Epochs.LastOrDefault(e => e.LearningRate is not null)?.LearningRate;
     private static long? LastStep(TrainingCurve c) => c.Steps.Count > 0 ? c.Steps[^1].Step : c.Epochs.LastOrDefault()?.Step;
@@ -113,9 +145,32 @@ public static class CurveDetectors
     /// <summary>LR too low: any learning rate below <see cref="CurveThresholds.MinLr"/> (UMLAUT).</summary>
     public static Finding? LearningRateTooLow(TrainingCurve c, CurveThresholds t)
     {
-        if (LastLr(c) is not { } lr || lr <= 0 || lr >= t.MinLr) return null;
-        if (c.PeakLearningRate is { } peak && peak >= t.MinLr && lr < peak * t.DecayedLrFraction) return null;   // a schedule's doing: lr-decayed
-        return LowLr(c, lr, $"The learning rate is {F(lr)}, below {F(t.MinLr)}: the weights will barely move.", t);
+        if (LastLr(c) is not { } lr || lr < 0 || lr >= t.MinLr) return null;
+        // A schedule's doing: lr-decayed. Stalled names a decayed LR once the loss stalls; an LR of exactly 0 has stopped
+        // training outright and is named at once.
+        if (c.PeakLearningRate is { } peak && peak >= t.MinLr && lr < peak * t.DecayedLrFraction)
+            return lr == 0 ? ZeroedLr(c, peak, t) : null;
+        return LowLr(c, lr, lr == 0 ? "The learning rate is 0: the weights cannot move." : $"The learning rate is {F(lr)}, below {F(t.MinLr)}: the weights will barely move.", t);
+    }
+
+    /// <summary>What to check when a scheduler decayed the learning rate to (almost) nothing.</summary>
+    private const string DecayedAdvice =
+        "Check the scheduler: step it in the unit its length is given in (once per epoch for StepLR/CosineAnnealingLR sized in epochs, not per batch), " +
+        "compute a LambdaLR factor in floating point (`(epochs - epoch) / (double)epochs`: in integer arithmetic it is 0 from epoch 1 on), " +
+        "or let a plateau schedule decide: `WarmupScheduler.WithPlateau(optimizer, warmupSteps, patience: 2, minLr: 1e-6)`.";
+
+    /// <summary>The learning rate is exactly 0 after a peak above <see cref="CurveThresholds.MinLr"/>: a schedule stopped training.</summary>
+    private static Finding ZeroedLr(TrainingCurve c, double peak, CurveThresholds t)
+    {
+        // The first step of the current run of steps at lr 0.
+        long? since = null;
+        for (int i = c.Steps.Count - 1; i >= 0 && c.Steps[i].LearningRate == 0; i--) since = c.Steps[i].Step;
+        since ??= c.Epochs.LastOrDefault(e => e.LearningRate == 0)?.Step;
+        return Finding.Create(ConvergenceCodes.LearningRateDecayed, null,
+            $"The learning rate is 0{(since is { } s ? $" since step {s}" : "")} (its peak was {F(peak)}): the scheduler has stopped training, no weight can move.",
+            DecayedAdvice,
+            new Dictionary<string, string> { ["learning rate"] = "0", ["peak learning rate"] = F(peak), ["since step"] = since?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown" },
+            LastStep(c));
     }
 
     private static Finding LowLr(TrainingCurve c, double lr, string message, CurveThresholds t)
@@ -192,7 +247,16 @@ public static class CurveDetectors
         if (e.Count - 1 - bi < t.OverfitPatience || last.TrainLoss >= best.TrainLoss) return null;
         double rise = last.ValLoss!.Value / best.ValLoss!.Value - 1;
         double gapBest = best.ValLoss.Value - best.TrainLoss, gapLast = last.ValLoss.Value - last.TrainLoss;
-        bool rising = rise >= t.OverfitMinRise;
+        // Overfitting means validation is worse than training now, by more than noise: a gap or a rise smaller than
+        // OverfitMinAbsolute of the first validation loss is a converged run's jitter (8.6e-5 → 1.7e-4 at 100% accuracy),
+        // and validation below training is not overfitting (a first epoch's mean train loss is inflated by its first steps).
+        // The scale of the problem: the larger of the first validation loss, the run's first step loss and ln C (a run that
+        // converges within its first epoch starts its epochs near the floor).
+        double scale = Math.Max(Math.Abs(e[0].ValLoss!.Value), Math.Max(c.InitialLosses.Count > 0 && double.IsFinite(c.InitialLosses[0]) ? Math.Abs(c.InitialLosses[0]) : 0,
+            UniformLoss(c.LossKind, c.Classes) ?? 0));
+        double floor = t.OverfitMinAbsolute * scale;
+        if (!(gapLast > floor)) return null;
+        bool rising = rise >= t.OverfitMinRise && last.ValLoss.Value - best.ValLoss.Value > floor;
         bool gapGrew = gapBest > 0 && gapLast >= t.OverfitGapGrowth * gapBest && gapLast >= 0.1 * last.ValLoss.Value;
         if (!rising && !gapGrew) return null;
         var ev = new Dictionary<string, string>
@@ -214,6 +278,41 @@ public static class CurveDetectors
             $"Stop at epoch {best.Epoch} and keep its weights: `var stop = new EarlyStopping(model, patience: {t.OverfitPatience}, doctor: doctor); ... if (stop.Update(valLoss)) break; stop.RestoreBest();`. " +
             "Regularise: `Dropout(0.5)` before the classifier, `optim.AdamW(model.parameters(), lr, weight_decay: 0.01)` (with Adam/SGD's L2: weight_decay 1e-4), and more or augmented data (random crops/flips).",
             ev, last.Step);
+    }
+
+    /// <summary>
+    /// No generalisation: over at least <see cref="CurveThresholds.OverfitPatience"/> + 1 epochs the validation accuracy never rose
+    /// more than <see cref="CurveThresholds.ChanceMargin"/> above chance (1/C) while training learned (its accuracy rose at least
+    /// 2 × that margin above chance, or its loss fell below 0.9 × ln C). Inputs and labels that are not paired (x and y shuffled
+    /// separately), a validation set labelled differently, or preprocessing that differs between the splits.
+    /// </summary>
+    public static Finding? NoGeneralization(TrainingCurve c, CurveThresholds t)
+    {
+        var e = c.Epochs.Where(x => x.ValAccuracy is { } v && double.IsFinite(v)).ToList();
+        if (c.Classes is not > 1 || e.Count < t.OverfitPatience + 1) return null;
+        int classes = c.Classes.Value;
+        double chance = 1.0 / classes;
+        double bestVal = e.Max(x => x.ValAccuracy!.Value);
+        if (bestVal > chance + t.ChanceMargin) return null;
+        double? trainAcc = e.Where(x => x.TrainAccuracy is { } a && double.IsFinite(a)).Select(x => (double?)x.TrainAccuracy).Max();
+        double? lnC = UniformLoss(c.LossKind, classes);
+        double lastTrain = e[^1].TrainLoss;
+        bool byAccuracy = trainAcc is { } ta && ta >= chance + 2 * t.ChanceMargin;
+        bool byLoss = lnC is { } ln && double.IsFinite(lastTrain) && lastTrain <= 0.9 * ln;
+        if (!byAccuracy && !byLoss) return null;
+        string learned = byAccuracy ? $"the training accuracy reached {F(trainAcc!.Value)}" : $"the training loss fell to {F(lastTrain)} (ln C = {F(lnC!.Value)})";
+        var ev = new Dictionary<string, string>
+        {
+            ["best val accuracy"] = F(bestVal), ["chance (1/C)"] = F(chance), ["classes"] = classes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["epochs"] = e.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ["latest train loss"] = F(lastTrain),
+        };
+        if (trainAcc is { } tacc) ev["best train accuracy"] = F(tacc);
+        return Finding.Create(ConvergenceCodes.NoGeneralization, null,
+            $"Over {e.Count} epochs the validation accuracy never rose more than {F(t.ChanceMargin)} above chance (best {F(bestVal)}; chance 1/{classes} = {F(chance)}) while {learned}: " +
+            "what the model learns does not carry over to new samples.",
+            "Check that inputs and labels stay paired: shuffle both with one permutation (`var idx = randperm(n); x = x[idx]; y = y[idx];`), not each with its own; " +
+            "check that the validation labels use the same class order and the validation inputs the same preprocessing (normalisation, channel order) as training.",
+            ev, e[^1].Step);
     }
 
     /// <summary>Divergence: the latest block-mean loss ≥ <see cref="CurveThresholds.DivergenceFactor"/> × the best block mean (or the run's best smoothed loss).</summary>
@@ -241,6 +340,7 @@ public static class CurveDetectors
     public static Finding? RisingLoss(TrainingCurve c, CurveThresholds t)
     {
         var epochs = c.Epochs.Where(e => double.IsFinite(e.TrainLoss)).Select(e => ((long)e.Epoch, e.TrainLoss, e.Step)).ToList();
+        if (SettledSeries(epochs.Select(x => x.TrainLoss).ToList(), t)) epochs.Clear();
         var rawBlocks = BlockMeans(c.Steps, t.StepBlock);
         var blocks = Settled(rawBlocks, t) ? new List<(long, double, long?)>() : rawBlocks.Select(b => (b.Step, b.Mean, (long?)b.Step)).ToList();
         foreach (var (series, unit) in new[] { (epochs, "epoch"), (blocks, "step block") })
@@ -277,6 +377,10 @@ public static class CurveDetectors
         else if (e.Count >= 5 && e.All(x => x.TrainAccuracy is not null)) series = ("training accuracy", e.Select(x => x.TrainAccuracy!.Value).ToArray(), false, t.OscillationAccuracySwing);
         else if (e.Count >= 5 && e.All(x => x.ValLoss is not null)) series = ("validation loss", e.Select(x => x.ValLoss!.Value).ToArray(), true, t.OscillationLossSwing);
         else if (e.Count >= 5) series = ("training loss", e.Select(x => x.TrainLoss).ToArray(), true, t.OscillationLossSwing);
+        // Swings of a loss that has already fallen far below its start are noise around a floor (an LSTM at 0.011 ↔ 0.013);
+        // swings of an accuracy that never left chance (1/C) are noise of a model that predicts nothing.
+        if (series is { Relative: true } settled && SettledSeries(settled.Values, t)) series = null;
+        if (series is { Relative: false } acc && c.Classes is > 1 && acc.Values.Max() <= 1.0 / c.Classes.Value + t.ChanceMargin) series = null;
         if (series is { } s && Reversals(s.Values, s.Relative, s.Threshold) is var (n, max) && n >= t.OscillationMinReversals && n >= t.OscillationFraction * (s.Values.Length - 1))
             return OscillationFinding(c, $"{s.Name} reversed by ≥ {F(s.Threshold)}{(s.Relative ? " (relative)" : "")} in {n} of {s.Values.Length - 1} epoch transitions",
                 n, s.Values.Length - 1, max, e[^1].Step);
@@ -358,12 +462,27 @@ public static class CurveDetectors
             ev["peak learning rate"] = F(p);
             return Finding.Create(ConvergenceCodes.LearningRateDecayed, null,
                 $"{stalled}: the scheduler has decayed the learning rate to {F(l)}, {F(l / p)} of its peak {F(p)}.",
-                "Step the scheduler once per epoch, not per batch (or give StepLR/CosineAnnealingLR a step_size/T_max in the unit you step it), " +
-                "or let a plateau schedule decide: `WarmupScheduler.WithPlateau(optimizer, warmupSteps, patience: 2, minLr: 1e-6)`.",
+                DecayedAdvice,
                 ev, last.Step);
         }
         double? ratio = MedianRatio(c);
-        if (ratio is { } r && r < t.LowUpdateRatio || lnC is { } ln && last.TrainLoss >= 0.9 * ln)
+        // Large updates that do not help: not a learning rate too low. With a weight decay that shrinks every weight by a
+        // large fraction each step, that decay is the cause.
+        bool bigUpdates = ratio is { } rh && rh > t.HighUpdateRatio;
+        if (bigUpdates && lr is { } lrNow && c.WeightDecay is { } wd && lrNow * wd >= t.MaxDecayPerStep)
+        {
+            ev["median update ratio"] = F(ratio!.Value);
+            ev["learning rate"] = F(lrNow);
+            ev["weight decay"] = F(wd);
+            ev["shrink per step (lr × weight_decay)"] = F(lrNow * wd);
+            string usual = IsAdamFamily(c.Optimizer) ? "0.01 with AdamW (1e-4 with Adam's L2)" : "1e-4 to 5e-4 with SGD";
+            return Finding.Create(ConvergenceCodes.WeightDecayTooHigh, null,
+                $"{stalled}; the weights move by a median {F(ratio.Value)} of their norm per step (above {F(t.HighUpdateRatio)}) yet the loss does not improve: " +
+                $"weight_decay {F(wd)} at lr {F(lrNow)} shrinks every weight by {F(lrNow * wd * 100)}% per step (lr × weight_decay, at least {F(t.MaxDecayPerStep * 100)}% counts), faster than the gradients can move them.",
+                $"Lower the weight decay to a usual value ({usual}): e.g. `optim.{c.Optimizer ?? "SGD"}(model.parameters(), lr, weight_decay: {(IsAdamFamily(c.Optimizer) ? "0.01" : "5e-4")})`.",
+                ev, last.Step);
+        }
+        if (!bigUpdates && (ratio is { } r && r < t.LowUpdateRatio || lnC is { } ln && last.TrainLoss >= 0.9 * ln))
         {
             if (ratio is { } r2) ev["median update ratio"] = F(r2);
             var f = LowLr(c, lr ?? double.NaN, $"{stalled}; " + (ratio is { } r3 && r3 < t.LowUpdateRatio

@@ -10,6 +10,24 @@ public sealed record CurveThresholds
     public int OverfitPatience { get; init; } = 3;
     /// <summary>Overfitting: relative rise of the validation loss above its best (5%: above epoch-to-epoch noise of a healthy run).</summary>
     public double OverfitMinRise { get; init; } = 0.05;
+    /// <summary>
+    /// Overfitting: the latest val − train gap, and the rise of the validation loss above its best, must each exceed this
+    /// fraction of the problem's scale (the largest of the first epoch's validation loss, the first step loss and ln C). Below it the change is a converged run's jitter: a new user's correct
+    /// programs at 100% validation accuracy were called overfitting for gaps of 8.6e-5 → 1.7e-4 (2026-11-30 trial).
+    /// </summary>
+    public double OverfitMinAbsolute { get; init; } = 0.01;
+    /// <summary>
+    /// Oscillation of an accuracy is not judged while the accuracy never rose more than this above chance (1/C, when the
+    /// classes are known): a model that predicts nothing swings by sampling noise (the trial's shuffled labels: validation
+    /// accuracy 0.10–0.20 for 5 classes was called oscillation, with "lower the learning rate").
+    /// </summary>
+    public double ChanceMargin { get; init; } = 0.05;
+    /// <summary>
+    /// Weight decay too high: lr × weight_decay at or above this, the fraction by which decay alone shrinks every weight per
+    /// step. Usual settings are 20–100× below it (SGD lr 0.1 × 5e-4 = 5e-5; AdamW 1e-3 × 0.01 = 1e-5); the trial's
+    /// weight_decay 0.5 (meant: 5e-4) at lr 0.05 gave 0.025 and collapsed every weight to a norm of ~1e-6.
+    /// </summary>
+    public double MaxDecayPerStep { get; init; } = 1e-3;
     /// <summary>Overfitting (gap form): the val − train gap grew at least this many times since the best epoch.</summary>
     public double OverfitGapGrowth { get; init; } = 2;
     /// <summary>Slow convergence: the best per-epoch gain (accuracy, or relative loss decrease) below this (AutoTrainer, Zhang et al. ICSE 2021: 0.01).</summary>

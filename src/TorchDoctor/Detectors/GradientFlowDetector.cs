@@ -87,7 +87,9 @@ public sealed class GradientFlowDetector : ITrainingDetector
             if (i == l.Count - 1) recent = sum / 5;
             else if (i <= l.Count - 6) best = Math.Min(best, sum / 5);   // windows that end before the recent one starts
         }
-        return best <= 0 || recent >= t.ExplodingLossRise * best;
+        // Measured from the best by its magnitude, so a loss below zero (an nll_loss on raw scores, falling without bound)
+        // that keeps falling is improving, not "not improving".
+        return double.IsFinite(best) && recent - best >= (t.ExplodingLossRise - 1) * Math.Abs(best);
     }
 
     private static double Ratio(List<(string Module, double Norm, double MeanAbs)> p)

@@ -23,6 +23,7 @@ public static class LossCallDetector
     {
         ArgumentNullException.ThrowIfNull(o);
         if (Probabilities(o) is { } p) yield return p;
+        if (NllInput(o) is { } nll) yield return nll;
         if (Broadcast(o) is { } b) yield return b;
         if (Dtype(o) is { } d) yield return d;
     }
@@ -65,6 +66,27 @@ public static class LossCallDetector
                   $"(Or keep it and use `{(o.Kind == LossKind.CrossEntropy ? "nll_loss(log(probabilities))" : "binary_cross_entropy(probabilities, target)")}`, which is less stable.)"
                 : $"Return raw logits from forward (drop the {squash} call) and apply it only to read predictions.",
             ev, o.Step);
+    }
+
+    /// <summary>
+    /// nll_loss on values above 0: log-probabilities are never positive, so its input is raw scores (no log_softmax) or
+    /// probabilities (softmax without the log). nll_loss then returns −(the target's score), which training pushes down
+    /// without bound: the loss goes negative and the weights and gradients grow with it.
+    /// </summary>
+    public static Finding? NllInput(LossCallObservation o)
+    {
+        if (o.Kind != LossKind.NllLoss || !(o.Max > 1e-6)) return null;
+        bool probabilities = o.ProducerType is "Softmax" or "Softmax2d" || (o.Min >= 0 && o.Max <= 1 && o.MaxRowSumError < 1e-4);
+        string what = probabilities ? "probabilities (a softmax without the log)" : "raw scores (logits: no log_softmax)";
+        string where = o.Producer is { } p ? $"{p} ({o.ProducerType})" : "the model's output";
+        return Finding.Create(ConvergenceCodes.NllLossWithoutLogSoftmax, o.Producer,
+            $"nll_loss expects log-probabilities (every value ≤ 0), but the values from {where} reach {F(o.Max)}: {what}. " +
+            "nll_loss then returns minus the target's score, which training pushes down without bound: the loss goes negative and the weights and gradients grow with it.",
+            probabilities
+                ? "Use `functional.log_softmax(x, 1)` instead of softmax before nll_loss, or drop the softmax and use `functional.cross_entropy(logits, target)`."
+                : "Apply `functional.log_softmax(logits, 1)` before nll_loss, or use `functional.cross_entropy(logits, target)`, which does both.",
+            new Dictionary<string, string> { ["loss"] = "nll_loss", ["max input"] = F(o.Max), ["min input"] = F(o.Min), ["input produced by"] = o.Producer ?? "(no module: functional call)" },
+            o.Step);
     }
 
     /// <summary>An element-wise loss whose target broadcasts against the output.</summary>

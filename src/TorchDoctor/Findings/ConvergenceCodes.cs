@@ -60,6 +60,15 @@ public static class ConvergenceCodes
     /// <summary>A reshape/permute that mixes samples across the batch.</summary>
     public static readonly FindingCode BatchMixing = new("TD2118", "batch-mixing", Severity.Error,
         "One sample's output depends on another sample's input (in eval mode): a view/reshape/permute mixes the batch dimension.", RemedyKind.FixShape);
+    /// <summary>Raw scores (or probabilities) fed to nll_loss, which expects log-probabilities.</summary>
+    public static readonly FindingCode NllLossWithoutLogSoftmax = new("TD2120", "nll-loss-without-log-softmax", Severity.Error,
+        "nll_loss receives values above 0 (raw scores or probabilities) where it expects log-probabilities: the loss falls without bound and goes negative.", RemedyKind.FixLossInputs);
+    /// <summary>Weight decay so strong that it shrinks the weights faster than the gradients can move them.</summary>
+    public static readonly FindingCode WeightDecayTooHigh = new("TD2121", "weight-decay-too-high", Severity.Warning,
+        "The loss is stalled while the weights move by large steps and lr × weight_decay shrinks every weight by ≥ 0.1% per step: the weight decay undoes the training.", RemedyKind.ReduceWeightDecay);
+    /// <summary>Validation accuracy at chance while training learns.</summary>
+    public static readonly FindingCode NoGeneralization = new("TD2122", "no-generalization", Severity.Warning,
+        "Validation accuracy stays at chance (1/C) for several epochs while the training accuracy or loss improves: inputs and labels are not paired, or the splits differ.", RemedyKind.FixLabels);
     /// <summary>The model cannot overfit a single batch.</summary>
     public static readonly FindingCode OneBatchOverfitFailed = new("TD2119", "one-batch-overfit-failed", Severity.Warning,
         "Trained on one fixed batch, the loss did not fall below a fifth of its start: the model, loss or optimizer cannot learn.", RemedyKind.FixLossInputs);

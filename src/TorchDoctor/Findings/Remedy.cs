@@ -73,6 +73,8 @@ public enum RemedyKind
     SetTrainEvalMode,
     /// <summary>Evaluate under <c>torch.no_grad()</c>.</summary>
     DisableGradInEval,
+    /// <summary>Lower the optimizer's weight decay.</summary>
+    ReduceWeightDecay,
 }
 
 /// <summary>Relations between remedies.</summary>
@@ -81,6 +83,7 @@ public static class Remedy
     private static readonly (RemedyKind A, RemedyKind B)[] Opposites =
     [
         (RemedyKind.LowerLearningRate, RemedyKind.RaiseLearningRate),
+        (RemedyKind.ReduceWeightDecay, RemedyKind.AddRegularization),
     ];
 
     /// <summary>True when following <paramref name="remedy"/> undoes <paramref name="other"/> (e.g. lower vs raise the learning rate).</summary>

@@ -90,6 +90,8 @@ public sealed record TrainingCurve
     public int? Classes { get; init; }
     /// <summary>The optimizer's type name, e.g. <c>Adam</c>, <c>AdamW</c>, <c>SGD</c>; null when unknown.</summary>
     public string? Optimizer { get; init; }
+    /// <summary>The largest <c>weight_decay</c> of the optimizer's param groups; null when unknown.</summary>
+    public double? WeightDecay { get; init; }
     /// <summary>True when gradient accumulation through the helper is in use (steps are micro-batches).</summary>
     public bool Accumulating { get; init; }
 }

@@ -24,7 +24,8 @@ internal sealed class ConvergenceMonitor : IDisposable
     [
         ConvergenceCodes.Divergence.Code, ConvergenceCodes.RisingLoss.Code, ConvergenceCodes.Oscillation.Code,
         ConvergenceCodes.Plateau.Code, ConvergenceCodes.SlowConvergence.Code, ConvergenceCodes.LearningRateTooHigh.Code,
-        ConvergenceCodes.LearningRateTooLow.Code, ConvergenceCodes.LearningRateDecayed.Code,
+        ConvergenceCodes.LearningRateTooLow.Code, ConvergenceCodes.LearningRateDecayed.Code, ConvergenceCodes.WeightDecayTooHigh.Code,
+        ConvergenceCodes.NoGeneralization.Code,
         TrainingCodes.ExplodingGradients.Code, TrainingCodes.UpdateRatioHigh.Code, TrainingCodes.UpdateRatioLow.Code,
     ];
 
@@ -36,14 +37,18 @@ internal sealed class ConvergenceMonitor : IDisposable
     public static bool IsConsequence(Finding f, Func<string, bool> hasCode)
     {
         bool loopMistake = hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.TrainInEvalMode.Code) ||
-                           hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code);
+                           hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) || hasCode(ConvergenceCodes.TargetBroadcast.Code) ||
+                           hasCode(ConvergenceCodes.NllLossWithoutLogSoftmax.Code);
         if (loopMistake && CurveSymptoms.Contains(f.Code)) return true;
         // Gradients summed over every earlier step, or squashed by a softmax/sigmoid before a logit loss, distort the
         // gradient flow itself: dead units, saturation and vanishing gradients then measure the loop mistake, not the model
         // (the no-zero-grad demo: relu1–3 "dead" at step 39, after grad-not-zeroed at step 1).
         if ((hasCode(ConvergenceCodes.GradNotZeroed.Code) || hasCode(ConvergenceCodes.ProbabilitiesIntoLogitLoss.Code) ||
-             hasCode(ConvergenceCodes.BatchMixing.Code)) &&
+             hasCode(ConvergenceCodes.BatchMixing.Code) || hasCode(ConvergenceCodes.NllLossWithoutLogSoftmax.Code)) &&
             f.Code is "TD2001" or "TD2003" or "TD2004") return true;
+        // nll_loss on raw scores drives the loss below zero without bound: the weights, gradients and update ratios that grow
+        // with it are its symptoms.
+        if (hasCode(ConvergenceCodes.NllLossWithoutLogSoftmax.Code) && f.Code is "TD2002" or "TD2009") return true;
         // Overconfident initial logits (initial-loss-high) scale every gradient that flows back from the output: in the first
         // 100 steps, exploding/vanishing gradients, dead units, saturation and update ratios measure that init (the
         // bad-init-loss demo: first/last gradient ratio 87× at step 30, relu "dead" at step 7, both gone with the fix).
@@ -53,6 +58,8 @@ internal sealed class ConvergenceMonitor : IDisposable
         // update-ratio-low (per step, from the weights) and lr-too-low (per epoch, from the curve) name one cause: the first keeps it.
         if (f.Code == ConvergenceCodes.LearningRateTooLow.Code && hasCode(TrainingCodes.UpdateRatioLow.Code)) return true;
         if (f.Code == TrainingCodes.UpdateRatioLow.Code && hasCode(ConvergenceCodes.LearningRateTooLow.Code)) return true;
+        // Memorising labels that do not generalise (no-generalization) is what its later overfitting or oscillation measures.
+        if (hasCode(ConvergenceCodes.NoGeneralization.Code) && (f.Code == ConvergenceCodes.Overfitting.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
         // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
         return false;
@@ -113,8 +120,11 @@ internal sealed class ConvergenceMonitor : IDisposable
     /// <summary>The early stopping the user attached (<see cref="Training.EarlyStopping"/> given this doctor), or null.</summary>
     public EarlyStopping? EarlyStopping { get; set; }
 
-    /// <summary>The learning rate of the optimizer's first param group, or null without an optimizer.</summary>
-    public double? LearningRate => _optimizer?.ParamGroups.FirstOrDefault()?.LearningRate;
+    /// <summary>
+    /// The largest learning rate over the optimizer's param groups (the model's learning rate for the curve rules: it is too
+    /// low, or 0, only when every group's is; one group at 0 is a frozen parameter, TD2008), or null without an optimizer.
+    /// </summary>
+    public double? LearningRate => _optimizer?.ParamGroups.Select(g => (double?)g.LearningRate).Max();
 
     /// <summary>The highest learning rate seen at the end of a step so far (null before the first step or without an optimizer).</summary>
     public double? PeakLearningRate => _peakLr;
@@ -130,8 +140,28 @@ internal sealed class ConvergenceMonitor : IDisposable
         LossKind = _lossKind,
         Classes = _classes,
         Optimizer = OptimizerName,
+        WeightDecay = WeightDecay,
         Accumulating = Accumulating,
     };
+
+    /// <summary>
+    /// The largest <c>weight_decay</c> over the optimizer's param groups (TorchSharp keeps it in each group's options, a public
+    /// field of every built-in optimizer's <c>Options</c>), or null when the optimizer does not say.
+    /// </summary>
+    public double? WeightDecay
+    {
+        get
+        {
+            if (_optimizer is null) return null;
+            double? max = null;
+            foreach (var g in _optimizer.ParamGroups)
+            {
+                var options = g.GetType().GetProperties().FirstOrDefault(p => p.Name == "Options" && p.PropertyType == typeof(TorchSharp.Modules.OptimizerOptions))?.GetValue(g);
+                if (options?.GetType().GetField("weight_decay")?.GetValue(options) is double wd) max = Math.Max(max ?? 0, wd);
+            }
+            return max;
+        }
+    }
 
     public void BeginStep(long step)
     {

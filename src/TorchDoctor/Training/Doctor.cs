@@ -526,6 +526,8 @@ public sealed class Doctor : IDisposable
         if (IsConsequence(f)) return;   // one cause, one finding
         // A parameter frozen because the scheduler decayed the learning rate to nothing: name that cause instead.
         if (CurveDetectors.DecayedLrFreezes(f, _convergence.LearningRate, _convergence.PeakLearningRate, _options.CurveThresholds) is { } decayed) f = decayed;
+        // Gradients or updates collapsing under a weight decay that shrinks every weight by a large fraction per step: name that cause.
+        if (CurveDetectors.WeightDecayShrinks(f, _convergence.LearningRate, _convergence.WeightDecay, _convergence.OptimizerName, _options.CurveThresholds) is { } shrinking) f = shrinking;
         if (ConvergenceMonitor.IsConsequence(f, HasCode)) return;
         // The first NaN/Inf origin is the one to fix; later ones are its consequences.
         var key = OncePerRun.Contains(f.Code) ? (f.Code, (string?)null) : (f.Code, f.Module);
