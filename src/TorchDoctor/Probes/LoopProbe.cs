@@ -19,6 +19,8 @@ internal sealed class LoopProbe : IForwardObserver
     private readonly Module _root;
     private readonly List<Module> _modeModules;
     private readonly List<(object Identity, string Path, string Type)> _squashed = [];
+    private readonly List<(object Identity, string Path, string Type)> _outputs = [];
+    private const int MaxOutputs = 4096;
     private int _depth;
     private long _bytes;
     private bool _gradInEval;
@@ -72,6 +74,7 @@ internal sealed class LoopProbe : IForwardObserver
         if (_depth++ > 0) return;
         _bytes = 0;
         _squashed.Clear();
+        _outputs.Clear();
         _gradInEval = false;
         _nativeBefore = null;
         if (!InStep && Started && MeasureGradCost && is_grad_enabled() && !Evaluations.Any(e => e.MeasuredBytes is not null))
@@ -107,6 +110,10 @@ internal sealed class LoopProbe : IForwardObserver
             var node = _tree.Find(module);
             if (node is not null && Squashers.Contains(node.TypeName))
                 _squashed.Add((ParamKeys.Identity(t), node.DisplayPath, node.TypeName));
+            // Every module output of a training step, innermost first (children finish before their parents): the producer of
+            // a loss input that is not a softmax/sigmoid (the Linear whose raw scores reach nll_loss). Identities, not tensors.
+            else if (node is not null && InStep && !root && _outputs.Count < MaxOutputs)
+                _outputs.Add((ParamKeys.Identity(t), node.DisplayPath, node.TypeName));
         }
         if (!root || --_depth > 0) return null;
         if (!InStep)
@@ -145,6 +152,8 @@ internal sealed class LoopProbe : IForwardObserver
     {
         var id = ParamKeys.Identity(t);
         foreach (var (identity, path, type) in _squashed)
+            if (identity.Equals(id)) return (path, type);
+        foreach (var (identity, path, type) in _outputs)
             if (identity.Equals(id)) return (path, type);
         return null;
     }

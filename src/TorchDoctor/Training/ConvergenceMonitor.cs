@@ -25,7 +25,7 @@ internal sealed class ConvergenceMonitor : IDisposable
         ConvergenceCodes.Divergence.Code, ConvergenceCodes.RisingLoss.Code, ConvergenceCodes.Oscillation.Code,
         ConvergenceCodes.Plateau.Code, ConvergenceCodes.SlowConvergence.Code, ConvergenceCodes.LearningRateTooHigh.Code,
         ConvergenceCodes.LearningRateTooLow.Code, ConvergenceCodes.LearningRateDecayed.Code, ConvergenceCodes.WeightDecayTooHigh.Code,
-        ConvergenceCodes.NoGeneralization.Code,
+        ConvergenceCodes.NoGeneralization.Code, ConvergenceCodes.Overfitting.Code,
         TrainingCodes.ExplodingGradients.Code, TrainingCodes.UpdateRatioHigh.Code, TrainingCodes.UpdateRatioLow.Code,
     ];
 
@@ -61,7 +61,9 @@ internal sealed class ConvergenceMonitor : IDisposable
         // Memorising labels that do not generalise (no-generalization) is what its later overfitting or oscillation measures.
         if (hasCode(ConvergenceCodes.NoGeneralization.Code) && (f.Code == ConvergenceCodes.Overfitting.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
         // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
-        if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
+        // So is "overfitting" read from those distorted curves (the trial's LSTM at lr 0.7: train loss stuck at 0.57, val noisy).
+        if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code ||
+            f.Code == ConvergenceCodes.Oscillation.Code || f.Code == ConvergenceCodes.Overfitting.Code)) return true;
         return false;
     }
 
