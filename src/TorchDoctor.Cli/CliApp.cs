@@ -79,12 +79,13 @@ public sealed partial class CliApp
     /// <summary>Creates the app writing to the given streams.</summary>
     public CliApp(TextWriter stdout, TextWriter stderr, bool interactive = false)
     {
-        _out = stdout;
+        // Not a terminal: no padding at the ends of lines (Spectre pads table lines to the console width).
+        _out = interactive ? stdout : new Rendering.TrailingSpaceTrimmingWriter(stdout);
         _err = stderr;
         _interactive = interactive;
         _console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(stdout),
+            Out = new AnsiConsoleOutput(_out),
             Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         });

@@ -17,6 +17,18 @@ public class CliTests
         Assert.Contains("fc2", err);
     }
 
+    /// <summary>Output that is not a terminal has no padding at the ends of lines (Spectre pads table lines to the width).</summary>
+    [Theory]
+    [InlineData("demo")]
+    [InlineData("summary", "--model", "mlp")]
+    public void Piped_output_has_no_trailing_spaces(params string[] args)
+    {
+        var (code, output, _) = CliRunner.Run(args);
+        Assert.Equal(0, code);
+        Assert.Contains("  ", output);   // spaces inside lines (table columns) stay
+        Assert.DoesNotContain(output.Split('\n'), line => line.EndsWith(' '));
+    }
+
     [Fact]
     public void Table_output_shows_rows_and_the_explanation()
     {
