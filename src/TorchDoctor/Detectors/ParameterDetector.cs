@@ -97,6 +97,8 @@ public sealed class ParameterDetector : ITrainingDetector
                         new Evidence { ["median ‖Δw‖/‖w‖"] = EvidenceValue.Compact(med, EvidenceUnit.Ratio), ["threshold"] = EvidenceValue.Compact(t.UpdateRatioLow, EvidenceUnit.Ratio), ["latest"] = EvidenceValue.Compact(last.Ratio, EvidenceUnit.Ratio), ["‖w‖"] = EvidenceValue.Compact(last.WeightNorm), ["loss"] = lossEvidence }, step.Step);
         }
 
+        if (Rescaled(step, history, t) is { } rescaled) yield return rescaled;
+
         foreach (var name in step.Parameters.Where(p => p.RequiresGrad && !p.HasGradient).Select(p => p.Name))
         {
             var w = history.Parameter(name);
@@ -126,5 +128,41 @@ public sealed class ParameterDetector : ITrainingDetector
                     new Evidence { ["parameters with gradient"] = string.Join(", ", g.Select(p => p.Name)) }, step.Step);
             }
         }
+    }
+
+    /// <summary>
+    /// Gradients scaled down between backward and the optimizer step (SGD only): every weight with a gradient moved by less than
+    /// <see cref="DetectorThresholds.RescaledUpdateFraction"/> of lr × ‖g‖ at <see cref="DetectorThresholds.Persistence"/>
+    /// sampled steps in a row. Adam-family steps do not scale with ‖g‖, so they say nothing here.
+    /// </summary>
+    internal static Finding? Rescaled(StepObservations step, TrainingHistory history, DetectorThresholds t)
+    {
+        var weights = step.Updates.Where(u => u.Rank >= 2 && u.RequiresGrad && u.HasGradient && u.GradNorm > 0 && u.SgdLearningRate is > 0).ToList();
+        if (weights.Count == 0) return null;
+        var factors = new List<double>();
+        foreach (var u in weights)
+        {
+            var w = history.Updates(u.Name);
+            if (w is null || w.Count < t.Persistence) return null;
+            var recent = w.Latest(t.Persistence).ToList();
+            if (!recent.All(r => r.HasGradient && r.GradNorm > 0 && r.SgdLearningRate is > 0 && r.UpdateNorm < t.RescaledUpdateFraction * r.SgdLearningRate.Value * r.GradNorm))
+                return null;
+            factors.Add(recent[^1].UpdateNorm / (recent[^1].SgdLearningRate!.Value * recent[^1].GradNorm));
+        }
+        double largest = factors.Max(), median = Median(factors);
+        var norms = history.GlobalGradNorms.Items().Select(x => x.Norm).Where(double.IsFinite).ToList();
+        double typical = norms.Count > 0 ? Median(norms) : double.NaN;
+        string clipTo = double.IsFinite(typical) ? double.Parse(Math.Max(typical, 1e-3).ToString("G1", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture) : "1.0";
+        return Finding.Create(TrainingCodes.GradientsRescaled, ModuleNames.Root,
+            $"With SGD every weight moved by at most {F(largest)} of lr × ‖g‖ (median {F(median)}) at {t.Persistence} sampled steps in a row, below {F(t.RescaledUpdateFraction)}; " +
+            $"a plain SGD step moves a weight by lr × ‖g‖: the gradients were scaled down ~{F(1 / median)}× between doctor.AfterBackward and optimizer.step()" +
+            (double.IsFinite(typical) ? $" (the gradient norm measured after backward has a median of {F(typical)})" : "") + ".",
+            $"Clip at or above the usual gradient norm, e.g. `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm: {clipTo})` (a max_norm far below the norm shrinks every step), or remove the manual scaling; `GradientClipper` reports how often it clips.",
+            new Evidence
+            {
+                ["largest ‖Δw‖ / (lr × ‖g‖)"] = EvidenceValue.Compact(largest, EvidenceUnit.Ratio), ["median"] = EvidenceValue.Compact(median, EvidenceUnit.Ratio),
+                ["threshold"] = EvidenceValue.Compact(t.RescaledUpdateFraction, EvidenceUnit.Ratio), ["weights"] = EvidenceValue.Count(weights.Count),
+                ["median global gradient norm"] = double.IsFinite(typical) ? F(typical) : "unknown",
+            }, step.Step);
     }
 }

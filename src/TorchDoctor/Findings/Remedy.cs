@@ -75,6 +75,8 @@ public enum RemedyKind
     DisableGradInEval,
     /// <summary>Lower the optimizer's weight decay.</summary>
     ReduceWeightDecay,
+    /// <summary>Clip at a max_norm near the measured gradient norms (or stop rescaling the gradients).</summary>
+    LoosenGradientClipping,
 }
 
 /// <summary>Relations between remedies.</summary>
@@ -84,6 +86,7 @@ public static class Remedy
     [
         (RemedyKind.LowerLearningRate, RemedyKind.RaiseLearningRate),
         (RemedyKind.ReduceWeightDecay, RemedyKind.AddRegularization),
+        (RemedyKind.LoosenGradientClipping, RemedyKind.ClipGradients),
     ];
 
     /// <summary>True when following <paramref name="remedy"/> undoes <paramref name="other"/> (e.g. lower vs raise the learning rate).</summary>

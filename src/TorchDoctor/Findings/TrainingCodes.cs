@@ -42,4 +42,7 @@ public static class TrainingCodes
     /// <summary>Anomaly mode's backward trace for a non-finite gradient.</summary>
     public static readonly FindingCode AnomalyTrace = new("TD2013", "anomaly-trace", Severity.Error,
         "torch.autograd.detect_anomaly, switched on after a non-finite step, named the backward function that produced NaN.", RemedyKind.GuardOperation);
+    /// <summary>The optimizer step moved the weights far less than lr × gradient: the gradients were rescaled after backward.</summary>
+    public static readonly FindingCode GradientsRescaled = new("TD2014", "gradients-rescaled", Severity.Warning,
+        "With SGD every weight moved by under 1% of lr × ‖gradient‖ at consecutive sampled steps: the gradients were scaled down between backward and optimizer.step() (clip_grad_norm_ with a max_norm far below the gradient norms).", RemedyKind.LoosenGradientClipping);
 }

@@ -12,6 +12,10 @@ namespace TorchDoctor.Monitors;
 internal sealed class UpdateMonitor : ITrainingMonitor, IDisposable
 {
     private readonly UpdateTracker _tracker = new();
+    private readonly Func<TorchSharp.Modules.Parameter, double?>? _sgdLearningRate;
+
+    /// <param name="sgdLearningRate">The learning rate of a parameter's group when the optimizer is SGD, else null.</param>
+    public UpdateMonitor(Func<TorchSharp.Modules.Parameter, double?>? sgdLearningRate = null) => _sgdLearningRate = sgdLearningRate;
     private IReadOnlyList<MonitoredParameter> _params = [];
     private List<Tensor> _weights = [];
 
@@ -39,7 +43,8 @@ internal sealed class UpdateMonitor : ITrainingMonitor, IDisposable
             var (name, module, p) = _params[i];
             var obs = paramObs.Count == _params.Count ? paramObs[i] : null;
             updates.Add(new UpdateObservation(step.Step, name, module, (int)p.dim(), moved[i],
-                obs?.WeightNorm ?? before![i].WeightNorm, p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0));
+                obs?.WeightNorm ?? before![i].WeightNorm, p.requires_grad, obs?.HasGradient ?? false, obs?.GradNorm ?? 0)
+            { SgdLearningRate = _sgdLearningRate?.Invoke(p) });
         }
         step.Updates = updates;
     }

@@ -124,6 +124,9 @@ public sealed record ParameterObservation : IObservation
 /// <param name="GradNorm">‖g‖ at this step (0 without a gradient).</param>
 public sealed record UpdateObservation(long Step, string Name, string Module, int Rank, double UpdateNorm, double WeightNorm, bool RequiresGrad, bool HasGradient, double GradNorm = 0) : IObservation
 {
+    /// <summary>The learning rate of the parameter's group when the optimizer is plain SGD (with or without momentum), whose
+    /// step moves a weight by lr × its gradient (more with momentum); null for other optimizers.</summary>
+    public double? SgdLearningRate { get; init; }
     /// <summary>‖Δw‖ / ‖w‖ (0 when both are 0).</summary>
     public double Ratio => WeightNorm > 0 ? UpdateNorm / WeightNorm : UpdateNorm > 0 ? double.PositiveInfinity : 0;
 }

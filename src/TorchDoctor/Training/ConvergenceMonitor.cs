@@ -60,6 +60,8 @@ internal sealed class ConvergenceMonitor : IDisposable
         if (f.Code == TrainingCodes.UpdateRatioLow.Code && hasCode(ConvergenceCodes.LearningRateTooLow.Code)) return true;
         // Memorising labels that do not generalise (no-generalization) is what its later overfitting or oscillation measures.
         if (hasCode(ConvergenceCodes.NoGeneralization.Code) && (f.Code == ConvergenceCodes.Overfitting.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
+        // Gradients scaled down before the step (a tiny clip) make updates tiny and the loss stall: "raise the LR" would be wrong.
+        if (hasCode(TrainingCodes.GradientsRescaled.Code) && f.Code is "TD2010" or "TD2104" or "TD2102" or "TD2106") return true;
         // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.
         // So is "overfitting" read from those distorted curves (the trial's LSTM at lr 0.7: train loss stuck at 0.57, val noisy).
         if (hasCode(ConvergenceCodes.LearningRateTooHigh.Code) && (f.Code == ConvergenceCodes.Divergence.Code || f.Code == ConvergenceCodes.RisingLoss.Code ||

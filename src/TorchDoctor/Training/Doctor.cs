@@ -142,7 +142,7 @@ public sealed class Doctor : IDisposable
         // Today's probes are the first monitors; added monitors run after them at every moment.
         _forward = new ForwardProbeMonitor(options.Probes, options.Thresholds.SaturationLimit, options.Thresholds.DeadReluFraction);
         _monitors = [_forward, new ParameterMonitor(options.Probes)];
-        if ((options.Probes & ProbeKinds.Updates) != 0) _monitors.Add(_updates = new UpdateMonitor());
+        if ((options.Probes & ProbeKinds.Updates) != 0) _monitors.Add(_updates = new UpdateMonitor(SgdLearningRates(optimizer)));
         _monitors.AddRange(options.Monitors);
         var host = new MonitorHost(model, _tree, _params);
         foreach (var m in _monitors) m.Attach(host);
@@ -153,6 +153,17 @@ public sealed class Doctor : IDisposable
             _recorder = new RunRecorder(this, model, optimizer, o => _sinks.Emit(new ObservationEvent(o)), options.Recording, options.SampleInterval);
         StaticChecks(optimizer);
         _recorder?.Started();
+    }
+
+    /// <summary>For plain SGD: each parameter's group, whose learning rate is read when an update is measured; null otherwise.</summary>
+    private static Func<TorchSharp.Modules.Parameter, double?>? SgdLearningRates(optim.Optimizer? optimizer)
+    {
+        if (optimizer is not TorchSharp.Modules.SGD sgd) return null;
+        var groups = new Dictionary<object, optim.ILearningRateController>();
+        foreach (var g in sgd.ParamGroups)
+            if (g.GetType().GetProperty("Parameters")?.GetValue(g) is IEnumerable<TorchSharp.Modules.Parameter> ps)
+                foreach (var p in ps) groups.TryAdd(ParamKeys.Identity(p), g);
+        return p => groups.TryGetValue(ParamKeys.Identity(p), out var g) ? g.LearningRate : null;
     }
 
     /// <summary>Adds a live output (see <see cref="DoctorOptions.Sinks"/>); it sees events from now on.</summary>

@@ -125,4 +125,39 @@ public class TrialRuleTests
         for (int i = 0; i < 20; i++) h.Add(new StepObservations { Step = i, Loss = -1.5 * Math.Pow(1.5, i) });
         Assert.False(GradientFlowDetector.LossNotImproving(h, new DetectorThresholds()));
     }
+
+    private static List<Finding> RescaleRun(double factor, double? sgdLr = 0.05)
+    {
+        var h = new TrainingHistory();
+        var found = new List<Finding>();
+        foreach (long step in new long[] { 0, 1, 2, 3 })
+        {
+            var s = new StepObservations
+            {
+                Step = step, Sampled = true, GlobalGradNorm = 1.5,
+                Updates = [.. new[] { "fc1", "fc2" }.Select(m => new UpdateObservation(step, m + ".weight", m, 2, (sgdLr ?? 1e-3) * 1.5 * factor, 3.0, true, true, 1.5) { SgdLearningRate = sgdLr })],
+            };
+            h.Add(s);
+            if (ParameterDetector.Rescaled(s, h, new DetectorThresholds()) is { } f) found.Add(f);
+        }
+        return found;
+    }
+
+    [Fact]
+    public void Sgd_steps_far_below_lr_times_gradient_mean_rescaled_gradients()
+    {
+        // The trial's clip_grad_norm_ to 1e-3 with gradient norms of ~1.5: every step scaled by ~7e-4.
+        var f = RescaleRun(7e-4);
+        Assert.NotEmpty(f);
+        Assert.Equal(2, f[0].Step);   // after 3 sampled steps in a row
+        Assert.Equal(TrainingCodes.GradientsRescaled.Code, f[0].Code);
+        Assert.Contains("every weight moved by at most 7e-4 of lr × ‖g‖", f[0].Message);
+        Assert.Contains("scaled down ~1428.5714×", f[0].Message);
+        Assert.Contains("max_norm: 2", f[0].Advice);
+        Assert.Empty(RescaleRun(0.0101));   // boundary: 1% of lr × ‖g‖
+        Assert.NotEmpty(RescaleRun(0.0099));
+        Assert.Empty(RescaleRun(1.0));      // a plain SGD step
+        Assert.Empty(RescaleRun(7e-4, sgdLr: null));   // Adam: steps do not scale with ‖g‖
+        Assert.True(TrainingCodes.GradientsRescaled.Remedy.Contradicts(TrainingCodes.ExplodingGradients.Remedy));
+    }
 }

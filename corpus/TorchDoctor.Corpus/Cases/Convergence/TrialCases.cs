@@ -174,3 +174,39 @@ public sealed class WeightDecayTooLarge : CorpusCase
         return EpochLoop.Run(model, optimizer, train, val, ctx, epochs: 10, batch: 64, LossKind.CrossEntropy);
     }
 }
+
+/// <summary>clip_grad_norm_ with max_norm 1e-3 (meant: 1.0): every SGD step is scaled down ~1000×, the loss barely moves.</summary>
+public sealed class ClipNormTiny : CorpusCase
+{
+    public override CaseInfo Info => new()
+    {
+        Id = "clip-norm-tiny",
+        Title = "MLP, SGD lr 0.05 momentum 0.9, clip_grad_norm_(parameters, 1e-3) between AfterBackward and step (meant: 1.0)",
+        Source = "new-user trial 2026-11-30 (was: no finding; with max_norm 1e-4, 'raise this layer's learning rate')",
+        Expected = new("TD2014", Expectation.Root),
+        Capability = Capabilities.Training,
+        Fix = "max_norm 1.0 (the finding's advice: near the measured gradient norm)",
+        Steps = 200,
+    };
+
+    public override IReadOnlyList<Finding> Run(CaseContext ctx)
+    {
+        using var data = CorpusData.Blobs(2048, 20, 5, ctx.Seed, spread: 1.0);
+        var model = EpochLoop.Mlp(20, 5);
+        var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9);
+        using var doctor = Doctor.Attach(model, optimizer, ctx.Options);
+        foreach (var (x, y) in data.Batches(64, ctx.Steps, ctx.Seed))
+        {
+            using var scope = NewDisposeScope();
+            doctor.BeginStep();
+            optimizer.zero_grad();
+            var loss = functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            doctor.AfterBackward(loss);
+            nn.utils.clip_grad_norm_(model.parameters(), ctx.Fixed ? 1.0 : 1e-3);
+            optimizer.step();
+            doctor.EndStep();
+        }
+        return doctor.Findings;
+    }
+}
