@@ -60,7 +60,7 @@ public static class CurveDetectors
     }
 
     /// <summary>
-    /// The cause of vanishing gradients or tiny update ratios (TD2001, TD2009, TD2010) when the optimizer's
+    /// The cause of vanishing gradients or tiny update ratios (TD2001, TD2010) when the optimizer's
     /// lr × weight_decay is at least <see cref="CurveThresholds.MaxDecayPerStep"/>: decay shrinks every weight by that fraction
     /// per step, so the weights (and the gradients through them) collapse towards 0 — weight-decay-too-high (TD2121) instead.
     /// Null otherwise.
@@ -69,7 +69,9 @@ public static class CurveDetectors
     {
         ArgumentNullException.ThrowIfNull(symptom);
         ArgumentNullException.ThrowIfNull(t);
-        if (symptom.Code is not ("TD2001" or "TD2009" or "TD2010") || learningRate is not { } lr || weightDecay is not { } wd || !(lr * wd >= t.MaxDecayPerStep)) return null;
+        if (symptom.Code is not ("TD2001" or "TD2010") || learningRate is not { } lr || weightDecay is not { } wd || !(lr * wd >= t.MaxDecayPerStep)) return null;
+        // An Adam-family lr above UMLAUT's 0.01 makes the product large by itself: that is the LR's finding, not the decay's.
+        if (IsAdamFamily(optimizer) && lr > t.AdamMaxLr) return null;
         string usual = IsAdamFamily(optimizer) ? "0.01 with AdamW (1e-4 with Adam's L2)" : "1e-4 to 5e-4 with SGD";
         return Finding.Create(ConvergenceCodes.WeightDecayTooHigh, null,
             $"{symptom.Message.TrimEnd('.')} at step {symptom.Step}{(symptom.Module is { } m ? $" ({m})" : "")}, and weight_decay {F(wd)} at lr {F(lr)} shrinks every weight by {F(lr * wd * 100)}% per step " +
@@ -469,7 +471,7 @@ public static class CurveDetectors
         // Large updates that do not help: not a learning rate too low. With a weight decay that shrinks every weight by a
         // large fraction each step, that decay is the cause.
         bool bigUpdates = ratio is { } rh && rh > t.HighUpdateRatio;
-        if (bigUpdates && lr is { } lrNow && c.WeightDecay is { } wd && lrNow * wd >= t.MaxDecayPerStep)
+        if (bigUpdates && lr is { } lrNow && c.WeightDecay is { } wd && lrNow * wd >= t.MaxDecayPerStep && !(IsAdamFamily(c.Optimizer) && lrNow > t.AdamMaxLr))
         {
             ev["median update ratio"] = F(ratio!.Value);
             ev["learning rate"] = F(lrNow);

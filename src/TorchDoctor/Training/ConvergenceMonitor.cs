@@ -60,6 +60,9 @@ internal sealed class ConvergenceMonitor : IDisposable
         if (f.Code == TrainingCodes.UpdateRatioLow.Code && hasCode(ConvergenceCodes.LearningRateTooLow.Code)) return true;
         // Memorising labels that do not generalise (no-generalization) is what its later overfitting or oscillation measures.
         if (hasCode(ConvergenceCodes.NoGeneralization.Code) && (f.Code == ConvergenceCodes.Overfitting.Code || f.Code == ConvergenceCodes.Oscillation.Code)) return true;
+        // Weights collapsing under a weight decay that shrinks them every step: their vanishing gradients and out-of-scale update
+        // ratios (large relative to a tiny norm, or tiny) measure the decay.
+        if (hasCode(ConvergenceCodes.WeightDecayTooHigh.Code) && f.Code is "TD2001" or "TD2009" or "TD2010") return true;
         // Gradients scaled down before the step (a tiny clip) make updates tiny and the loss stall: "raise the LR" would be wrong.
         if (hasCode(TrainingCodes.GradientsRescaled.Code) && f.Code is "TD2010" or "TD2104" or "TD2102" or "TD2106") return true;
         // A loss that diverges, rises or oscillates after the learning rate was named too high is that cause's symptom.

@@ -94,6 +94,9 @@ public class TrialRuleTests
         Assert.Null(CurveDetectors.WeightDecayShrinks(vanishing, 0.1, 5e-4, "SGD", T));    // 5e-5 per step: usual
         Assert.Null(CurveDetectors.WeightDecayShrinks(vanishing, 0.05, 0.019, "SGD", T));  // 9.5e-4: below
         Assert.NotNull(CurveDetectors.WeightDecayShrinks(vanishing, 0.05, 0.02, "SGD", T)); // 1e-3: at the boundary
+        // AdamW at lr 0.1 with a usual weight_decay 0.01 reaches 1e-3 through its LR: the LR's finding, not the decay's.
+        Assert.Null(CurveDetectors.WeightDecayShrinks(vanishing, 0.1, 0.01, "AdamW", T));
+        Assert.NotNull(CurveDetectors.WeightDecayShrinks(vanishing, 1e-3, 1.0, "AdamW", T));
         Assert.True(ConvergenceCodes.WeightDecayTooHigh.Remedy.Contradicts(ConvergenceCodes.Overfitting.Remedy));
         // The stall rule: the loss stuck near ln C with large updates is not "lr too low"; with that decay it is the decay.
         double[] flat = [1.61, 1.609, 1.608, 1.607, 1.606, 1.605, 1.604];
