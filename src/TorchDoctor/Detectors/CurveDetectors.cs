@@ -69,19 +69,32 @@ public static class CurveDetectors
     {
         ArgumentNullException.ThrowIfNull(symptom);
         ArgumentNullException.ThrowIfNull(t);
-        if (symptom.Code is not ("TD2001" or "TD2010") || learningRate is not { } lr || weightDecay is not { } wd || !(lr * wd >= t.MaxDecayPerStep)) return null;
-        // An Adam-family lr above UMLAUT's 0.01 makes the product large by itself: that is the LR's finding, not the decay's.
-        if (IsAdamFamily(optimizer) && lr > t.AdamMaxLr) return null;
-        string usual = IsAdamFamily(optimizer) ? "0.01 with AdamW (1e-4 with Adam's L2)" : "1e-4 to 5e-4 with SGD";
+        if (symptom.Code is not ("TD2001" or "TD2010") || !DecayTooStrong(learningRate, weightDecay, optimizer, t)) return null;
+        return WeightDecayFinding($"{symptom.Message.TrimEnd('.')} at step {symptom.Step}{(symptom.Module is { } m ? $" ({m})" : "")}, and",
+            "the weights, and the gradients through them, collapse towards 0", learningRate!.Value, weightDecay!.Value, optimizer, t,
+            new Dictionary<string, string> { ["symptom"] = $"{symptom.Code} {symptom.Slug}" }, symptom.Step);
+    }
+
+    /// <summary>
+    /// lr × weight_decay at least <see cref="CurveThresholds.MaxDecayPerStep"/>, except with an Adam-family lr above UMLAUT's
+    /// 0.01, which makes the product large by itself: that is the LR's finding, not the decay's.
+    /// </summary>
+    private static bool DecayTooStrong(double? learningRate, double? weightDecay, string? optimizer, CurveThresholds t)
+        => learningRate is { } lr && weightDecay is { } wd && lr * wd >= t.MaxDecayPerStep && !(IsAdamFamily(optimizer) && lr > t.AdamMaxLr);
+
+    /// <summary>TD2121: <paramref name="lead"/> (what was seen), the decay's shrink per step, <paramref name="consequence"/>; the usual value as the fix.</summary>
+    private static Finding WeightDecayFinding(string lead, string consequence, double lr, double wd, string? optimizer, CurveThresholds t,
+        Dictionary<string, string> ev, long? step)
+    {
+        ev["learning rate"] = F(lr);
+        ev["weight decay"] = F(wd);
+        ev["shrink per step (lr × weight_decay)"] = F(lr * wd);
+        bool adam = IsAdamFamily(optimizer);
         return Finding.Create(ConvergenceCodes.WeightDecayTooHigh, null,
-            $"{symptom.Message.TrimEnd('.')} at step {symptom.Step}{(symptom.Module is { } m ? $" ({m})" : "")}, and weight_decay {F(wd)} at lr {F(lr)} shrinks every weight by {F(lr * wd * 100)}% per step " +
-            $"(lr × weight_decay; at least {F(t.MaxDecayPerStep * 100)}% counts): the weights, and the gradients through them, collapse towards 0.",
-            $"Lower the weight decay to a usual value ({usual}): e.g. `optim.{optimizer ?? "SGD"}(model.parameters(), lr, weight_decay: {(IsAdamFamily(optimizer) ? "0.01" : "5e-4")})`.",
-            new Dictionary<string, string>
-            {
-                ["learning rate"] = F(lr), ["weight decay"] = F(wd), ["shrink per step (lr × weight_decay)"] = F(lr * wd),
-                ["symptom"] = $"{symptom.Code} {symptom.Slug}",
-            }, symptom.Step);
+            $"{lead} weight_decay {F(wd)} at lr {F(lr)} shrinks every weight by {F(lr * wd * 100)}% per step (lr × weight_decay; at least {F(t.MaxDecayPerStep * 100)}% counts): {consequence}.",
+            $"Lower the weight decay to a usual value ({(adam ? "0.01 with AdamW (1e-4 with Adam's L2)" : "1e-4 to 5e-4 with SGD")}): " +
+            $"e.g. `optim.{optimizer ?? "SGD"}(model.parameters(), lr, weight_decay: {(adam ? "0.01" : "5e-4")})`.",
+            ev, step);
     }
 
     /// <summary>Means of consecutive blocks of <see cref="CurveThresholds.StepBlock"/> finite step losses (the partial last block dropped).</summary>
@@ -100,7 +113,7 @@ public static class CurveDetectors
     /// corpus's converged runs at losses of 1e-4 to 0.07), which is noise, not divergence or oscillation.
     /// </summary>
     private static bool Settled(IReadOnlyList<(long Step, double Mean)> blocks, CurveThresholds t)
-        => blocks.Count >= 2 && blocks[0].Mean > 0 && blocks[^1].Mean < t.SettledFraction * blocks[0].Mean;
+        => SettledSeries(blocks.Select(b => b.Mean).ToList(), t);
 
     /// <summary>
     /// An epoch series (losses) whose latest value is below <see cref="CurveThresholds.SettledFraction"/> of its first: the run
@@ -471,18 +484,11 @@ public static class CurveDetectors
         // Large updates that do not help: not a learning rate too low. With a weight decay that shrinks every weight by a
         // large fraction each step, that decay is the cause.
         bool bigUpdates = ratio is { } rh && rh > t.HighUpdateRatio;
-        if (bigUpdates && lr is { } lrNow && c.WeightDecay is { } wd && lrNow * wd >= t.MaxDecayPerStep && !(IsAdamFamily(c.Optimizer) && lrNow > t.AdamMaxLr))
+        if (bigUpdates && DecayTooStrong(lr, c.WeightDecay, c.Optimizer, t))
         {
             ev["median update ratio"] = F(ratio!.Value);
-            ev["learning rate"] = F(lrNow);
-            ev["weight decay"] = F(wd);
-            ev["shrink per step (lr × weight_decay)"] = F(lrNow * wd);
-            string usual = IsAdamFamily(c.Optimizer) ? "0.01 with AdamW (1e-4 with Adam's L2)" : "1e-4 to 5e-4 with SGD";
-            return Finding.Create(ConvergenceCodes.WeightDecayTooHigh, null,
-                $"{stalled}; the weights move by a median {F(ratio.Value)} of their norm per step (above {F(t.HighUpdateRatio)}) yet the loss does not improve: " +
-                $"weight_decay {F(wd)} at lr {F(lrNow)} shrinks every weight by {F(lrNow * wd * 100)}% per step (lr × weight_decay, at least {F(t.MaxDecayPerStep * 100)}% counts), faster than the gradients can move them.",
-                $"Lower the weight decay to a usual value ({usual}): e.g. `optim.{c.Optimizer ?? "SGD"}(model.parameters(), lr, weight_decay: {(IsAdamFamily(c.Optimizer) ? "0.01" : "5e-4")})`.",
-                ev, last.Step);
+            return WeightDecayFinding($"{stalled}; the weights move by a median {F(ratio.Value)} of their norm per step (above {F(t.HighUpdateRatio)}) yet the loss does not improve:",
+                "faster than the gradients can move them", lr!.Value, c.WeightDecay!.Value, c.Optimizer, t, ev, last.Step);
         }
         if (!bigUpdates && (ratio is { } r && r < t.LowUpdateRatio || lnC is { } ln && last.TrainLoss >= 0.9 * ln))
         {

@@ -151,24 +151,8 @@ internal sealed class ConvergenceMonitor : IDisposable
         Accumulating = Accumulating,
     };
 
-    /// <summary>
-    /// The largest <c>weight_decay</c> over the optimizer's param groups (TorchSharp keeps it in each group's options, a public
-    /// field of every built-in optimizer's <c>Options</c>), or null when the optimizer does not say.
-    /// </summary>
-    public double? WeightDecay
-    {
-        get
-        {
-            if (_optimizer is null) return null;
-            double? max = null;
-            foreach (var g in _optimizer.ParamGroups)
-            {
-                var options = g.GetType().GetProperties().FirstOrDefault(p => p.Name == "Options" && p.PropertyType == typeof(TorchSharp.Modules.OptimizerOptions))?.GetValue(g);
-                if (options?.GetType().GetField("weight_decay")?.GetValue(options) is double wd) max = Math.Max(max ?? 0, wd);
-            }
-            return max;
-        }
-    }
+    /// <summary>The largest <c>weight_decay</c> over the optimizer's param groups, or null when the optimizer does not say.</summary>
+    public double? WeightDecay => _optimizer?.ParamGroups.Select(OptimizerGroups.WeightDecay).Max();
 
     public void BeginStep(long step)
     {

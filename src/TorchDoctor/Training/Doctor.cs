@@ -161,8 +161,7 @@ public sealed class Doctor : IDisposable
         if (optimizer is not TorchSharp.Modules.SGD sgd) return null;
         var groups = new Dictionary<object, optim.ILearningRateController>();
         foreach (var g in sgd.ParamGroups)
-            if (g.GetType().GetProperty("Parameters")?.GetValue(g) is IEnumerable<TorchSharp.Modules.Parameter> ps)
-                foreach (var p in ps) groups.TryAdd(ParamKeys.Identity(p), g);
+            foreach (var p in OptimizerGroups.Parameters(g)) groups.TryAdd(ParamKeys.Identity(p), g);
         return p => groups.TryGetValue(ParamKeys.Identity(p), out var g) ? g.LearningRate : null;
     }
 
