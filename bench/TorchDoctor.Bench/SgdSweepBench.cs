@@ -79,9 +79,8 @@ internal static class SgdSweepBench
 
     private static DemoData Standardised(DemoData d)
     {
-        using var scope = NewDisposeScope();
-        double mean = d.Images.mean().item<float>(), std = d.Images.std().item<float>();
-        return DemoData.FromTensors((d.Images - mean) / std, d.Labels.clone(), d.Classes, d.Name + " (standardised)");
+        var (mean, std) = d.PixelStats();
+        return d.Standardized(mean, std);
     }
 
     private static (double At300, double At900) Train(DemoData data, double lr, int seed)

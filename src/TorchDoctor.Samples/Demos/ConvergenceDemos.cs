@@ -381,11 +381,9 @@ public sealed class SlowConvergenceDemo : ConvergenceDemo
     {
         using (train)
         using (test)
-        using (var scope = NewDisposeScope())
         {
-            double mean = train.Images.mean().item<float>(), std = train.Images.std().item<float>();
-            DemoData Scale(DemoData d) => DemoData.FromTensors((d.Images - mean) / std, d.Labels.clone(), d.Classes, $"{d.Name} (standardised: mean {mean:G3}, std {std:G3})");
-            return (Scale(train), Scale(test));
+            var (mean, std) = train.PixelStats();
+            return (train.Standardized(mean, std), test.Standardized(mean, std));
         }
     }
 }

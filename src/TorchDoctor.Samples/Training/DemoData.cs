@@ -88,6 +88,20 @@ public sealed class DemoData : IDisposable
                 yield return b;
     }
 
+    /// <summary>The mean and standard deviation of every pixel of the set (a Normalize transform's statistics).</summary>
+    public (double Mean, double Std) PixelStats()
+    {
+        using var scope = NewDisposeScope();
+        return (Images.mean().item<float>(), Images.std().item<float>());
+    }
+
+    /// <summary>A copy whose images are standardised with <paramref name="mean"/> and <paramref name="std"/> (usually the training set's <see cref="PixelStats"/>).</summary>
+    public DemoData Standardized(double mean, double std)
+    {
+        using var scope = NewDisposeScope();
+        return FromTensors((Images - mean) / std, Labels.clone(), Classes, $"{Name} (standardised: mean {mean:G3}, std {std:G3})");
+    }
+
     /// <summary>Splits off the last <paramref name="count"/> samples (e.g. a validation set).</summary>
     public (DemoData Train, DemoData Held) Split(long count)
     {

@@ -173,8 +173,8 @@ public class RemedyTests
         }
         foreach (var (x, y) in raw) { x.Dispose(); y.Dispose(); }
 
-        double mean = data.Images.mean().item<float>(), std = data.Images.std().item<float>();
-        using var std01 = DemoData.FromTensors((data.Images - mean) / std, data.Labels.clone(), data.Classes, "standardised");
+        var (mean, std) = data.PixelStats();
+        using var std01 = data.Standardized(mean, std);
         var batches = std01.Forever(64, 17).Take(300).ToList();
         torch.manual_seed(0);
         using (var m = new SmallCnn())

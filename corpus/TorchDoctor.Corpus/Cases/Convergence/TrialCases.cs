@@ -53,6 +53,23 @@ internal static class EpochLoop
         return doctor.Findings;
     }
 
+    /// <summary>The programs' data: 2,400 blobs of 20 features in 5 classes, the first 1,920 for training, the rest for validation.</summary>
+    public static Split Blobs(CaseContext ctx, double spread = 2.0)
+    {
+        using var all = CorpusData.Blobs(2400, 20, 5, ctx.Seed, spread);
+        return new Split(all.Slice(0, 1920), all.Slice(1920, 480));   // slices are copies
+    }
+
+    /// <summary>A training and a validation table, disposed together.</summary>
+    public sealed record Split(CorpusData.Table Train, CorpusData.Table Val) : IDisposable
+    {
+        public void Dispose()
+        {
+            Train.Dispose();
+            Val.Dispose();
+        }
+    }
+
     public static Sequential Mlp(int inputs, int classes) => Sequential(
         ("fc1", Linear(inputs, 64)), ("relu1", ReLU()), ("fc2", Linear(64, 64)), ("relu2", ReLU()), ("fc3", Linear(64, classes)));
 }
@@ -73,9 +90,8 @@ public sealed class LabelsShuffledSeparately : CorpusCase
 
     public override IReadOnlyList<Finding> Run(CaseContext ctx)
     {
-        using var all = CorpusData.Blobs(2400, 20, 5, ctx.Seed, spread: 1.5);
-        using var val = all.Slice(1920, 480);
-        using var ordered = all.Slice(0, 1920);
+        using var data = EpochLoop.Blobs(ctx, spread: 1.5);
+        var (ordered, val) = (data.Train, data.Val);
         using var gen = new Generator((ulong)(ctx.Seed + 11));
         var px = randperm(1920, generator: gen);
         var py = ctx.Fixed ? px : randperm(1920, generator: gen);          // BUG: a second permutation for the labels
@@ -101,9 +117,8 @@ public sealed class LambdaLrIntegerDivision : CorpusCase
 
     public override IReadOnlyList<Finding> Run(CaseContext ctx)
     {
-        using var all = CorpusData.Blobs(2400, 20, 5, ctx.Seed, spread: 1.0);
-        using var val = all.Slice(1920, 480);
-        using var train = all.Slice(0, 1920);
+        using var data = EpochLoop.Blobs(ctx, spread: 1.0);
+        var (train, val) = (data.Train, data.Val);
         var model = EpochLoop.Mlp(20, 5);
         var optimizer = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
         int epochs = 10;
@@ -142,9 +157,8 @@ public sealed class NllLossOnLogits : CorpusCase
 
     public override IReadOnlyList<Finding> Run(CaseContext ctx)
     {
-        using var all = CorpusData.Blobs(2400, 20, 5, ctx.Seed);
-        using var val = all.Slice(1920, 480);
-        using var train = all.Slice(0, 1920);
+        using var data = EpochLoop.Blobs(ctx);
+        var (train, val) = (data.Train, data.Val);
         var model = new Net(ctx.Fixed);
         return EpochLoop.Run(model, optim.Adam(model.parameters(), 1e-3), train, val, ctx, epochs: 10, batch: 64, LossKind.NllLoss);
     }
@@ -166,9 +180,8 @@ public sealed class WeightDecayTooLarge : CorpusCase
 
     public override IReadOnlyList<Finding> Run(CaseContext ctx)
     {
-        using var all = CorpusData.Blobs(2400, 20, 5, ctx.Seed, spread: 1.0);
-        using var val = all.Slice(1920, 480);
-        using var train = all.Slice(0, 1920);
+        using var data = EpochLoop.Blobs(ctx, spread: 1.0);
+        var (train, val) = (data.Train, data.Val);
         var model = EpochLoop.Mlp(20, 5);
         var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9, weight_decay: ctx.Fixed ? 5e-4 : 0.5);
         return EpochLoop.Run(model, optimizer, train, val, ctx, epochs: 10, batch: 64, LossKind.CrossEntropy);
