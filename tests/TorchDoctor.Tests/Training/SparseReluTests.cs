@@ -49,13 +49,7 @@ public class SparseReluTests
             long[] classes = [(2 * s) % 10, (2 * s + 1) % 10];
             var x = nn.functional.one_hot(tensor(classes), 10).to(ScalarType.Float32);
             var y = tensor(classes.Select(c => c % 3).ToArray());
-            doctor.BeginStep();
-            opt.zero_grad();
-            var loss = nn.functional.cross_entropy(model.call(x), y);
-            loss.backward();
-            doctor.AfterBackward(loss);
-            opt.step();
-            doctor.EndStep();
+            MonitoredStep.Run(doctor, model, opt, x, y);
             if (evaluateBetweenSteps)
             {
                 // Validation between steps, on inputs that make every unit fire: not part of training, not observed.
