@@ -174,12 +174,20 @@ public static class CurveDetectors
         "compute a LambdaLR factor in floating point (`(epochs - epoch) / (double)epochs`: in integer arithmetic it is 0 from epoch 1 on), " +
         "or let a plateau schedule decide: `WarmupScheduler.WithPlateau(optimizer, warmupSteps, patience: 2, minLr: 1e-6)`.";
 
-    /// <summary>The learning rate is exactly 0 after a peak above <see cref="CurveThresholds.MinLr"/>: a schedule stopped training.</summary>
-    private static Finding ZeroedLr(TrainingCurve c, double peak, CurveThresholds t)
+    /// <summary>
+    /// The learning rate is exactly 0 after a peak above <see cref="CurveThresholds.MinLr"/> and training went on at 0 for at
+    /// least <see cref="CurveThresholds.StepBlock"/> steps (or 2 epochs when the curve has no step learning rates): a schedule
+    /// stopped training. A schedule that decays to 0 at its last step (a linear or cosine decay to zero) is not that. Null otherwise.
+    /// </summary>
+    private static Finding? ZeroedLr(TrainingCurve c, double peak, CurveThresholds t)
     {
-        // The first step of the current run of steps at lr 0.
+        // The first step of the current run of steps at lr 0, and how many steps ran at 0.
         long? since = null;
-        for (int i = c.Steps.Count - 1; i >= 0 && c.Steps[i].LearningRate == 0; i--) since = c.Steps[i].Step;
+        int zeroSteps = 0;
+        for (int i = c.Steps.Count - 1; i >= 0 && c.Steps[i].LearningRate == 0; i--) { since = c.Steps[i].Step; zeroSteps++; }
+        bool stepLrs = c.Steps.Any(x => x.LearningRate is not null);
+        int zeroEpochs = c.Epochs.Reverse().TakeWhile(e => e.LearningRate == 0).Count();
+        if (stepLrs ? zeroSteps < t.StepBlock : zeroEpochs < 2) return null;
         since ??= c.Epochs.LastOrDefault(e => e.LearningRate == 0)?.Step;
         return Finding.Create(ConvergenceCodes.LearningRateDecayed, null,
             $"The learning rate is 0{(since is { } s ? $" since step {s}" : "")} (its peak was {F(peak)}): the scheduler has stopped training, no weight can move.",

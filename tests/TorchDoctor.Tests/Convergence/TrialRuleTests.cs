@@ -76,6 +76,11 @@ public class TrialRuleTests
         Assert.Equal(ConvergenceCodes.LearningRateDecayed.Code, f!.Code);
         Assert.Contains("The learning rate is 0 since step 32 (its peak was 0.001)", f.Message);
         Assert.Contains("(double)epochs", f.Advice);
+        // A linear decay that reaches 0 at the run's last step is not a stopped run: training must go on at 0 for a block of steps.
+        var decay = Enumerable.Range(0, 100).Select(i => new StepRecord(i, 1.0, 1e-3 * (99 - i) / 99)).ToList();
+        Assert.Null(CurveDetectors.LearningRateTooLow(new TrainingCurve { Steps = decay, PeakLearningRate = 1e-3 }, T));
+        Assert.Null(CurveDetectors.LearningRateTooLow(new TrainingCurve { Steps = steps.Take(41).ToList(), PeakLearningRate = 1e-3 }, T));   // 9 steps at 0
+        Assert.NotNull(CurveDetectors.LearningRateTooLow(new TrainingCurve { Steps = steps.Take(42).ToList(), PeakLearningRate = 1e-3 }, T));   // 10
         // 0 from the start: too low, not decayed. A small positive decayed LR is left to the stall rule.
         Assert.Equal(ConvergenceCodes.LearningRateTooLow.Code, CurveDetectors.LearningRateTooLow(new TrainingCurve { Steps = [new StepRecord(0, 1.0, 0)] }, T)!.Code);
         Assert.Null(CurveDetectors.LearningRateTooLow(new TrainingCurve { Steps = [new StepRecord(0, 1.0, 1e-8)], PeakLearningRate = 1e-3 }, T));
