@@ -19,6 +19,7 @@ public sealed class MixingFlatten : Module<Tensor, Tensor>
 }
 
 /// <summary>Loop mistakes and loss-call checks, each found within the first epoch of a 30-step run at default options.</summary>
+[Collection(ProcessMemoryCollection.Name)]
 public class LoopMistakeTests
 {
     internal sealed record Loop

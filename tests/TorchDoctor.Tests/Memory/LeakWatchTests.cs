@@ -10,6 +10,7 @@ using static TorchSharp.torch.nn;
 namespace TorchDoctor.Tests.Memory;
 
 /// <summary>The leak rules on synthetic checks, and the leak watch on real leaking and clean loops at default options.</summary>
+[Collection(ProcessMemoryCollection.Name)]
 public class LeakWatchTests(ITestOutputHelper output)
 {
     private const long MB = 1 << 20;
@@ -132,6 +133,7 @@ public class LeakWatchTests(ITestOutputHelper output)
 }
 
 /// <summary>Deep mode: the heap snapshot names the field and the source line that keep the tensors.</summary>
+[Collection(ProcessMemoryCollection.Name)]
 public class LeakAttributionTests(ITestOutputHelper output)
 {
     [Fact]

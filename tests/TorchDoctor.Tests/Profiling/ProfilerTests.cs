@@ -10,6 +10,7 @@ using static TorchSharp.torch.nn;
 namespace TorchDoctor.Tests.Profiling;
 
 /// <summary>The profiler on real models: spans, nesting, phases, schedule, and the trace format.</summary>
+[Collection(ProcessMemoryCollection.Name)]
 public class ProfilerTests
 {
     private static Profiler Train(Module<Tensor, Tensor> model, Tensor x, Tensor y, int steps, ProfilerOptions options, Action<Profiler>? extra = null)
